@@ -1,0 +1,110 @@
+// What travels through a mailbox: one heap node per message or signal,
+// linked intrusively so that enqueueing never allocates a second time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "peeper/runtime/detail/type_id.hpp"
+#include "peeper/runtime/exit_reason.hpp"
+#include "peeper/runtime/pid.hpp"
+
+namespace peeper::detail {
+
+enum class envelope_kind : std::uint8_t {
+  // Messages: queued in order and consumed by the process's behaviour.
+  message,  // a plain message (send)
+  call,     // a GenServer call request
+  cast,     // a GenServer cast
+  // Replies to an awaited call; never queued: matched against what the process awaits.
+  reply,
+  // Signals: acted upon as soon as the process drains its inbox.
+  exit_signal,
+  link,
+  unlink,
+  monitor,
+  demonitor,
+  down,
+  timeout,  // an awaited call or receive ran out of time
+  stop,     // the runtime is shutting down
+  run,      // run a function in the process (used by layers above)
+};
+
+struct envelope {
+  explicit envelope(envelope_kind k, type_id_t t = nullptr) noexcept : type(t), kind(k) {}
+  envelope(const envelope&) = delete;
+  envelope& operator=(const envelope&) = delete;
+  virtual ~envelope() = default;
+  /// The payload's type name, for crash reports and logs.
+  [[nodiscard]] virtual const std::string& payload_type_name() const;
+
+  envelope* next = nullptr;
+  type_id_t type;  // payload type, for message / call / cast / reply
+  envelope_kind kind;
+};
+
+using envelope_ptr = std::unique_ptr<envelope>;
+
+template <class T>
+struct payload_envelope final : envelope {
+  template <class... A>
+  explicit payload_envelope(envelope_kind k, A&&... a)
+      : envelope(k, type_id<T>()), value(std::forward<A>(a)...) {}
+  [[nodiscard]] const std::string& payload_type_name() const override { return type_name<T>(); }
+  T value;
+};
+
+struct reply_envelope : envelope {
+  explicit reply_envelope(std::uint64_t r, type_id_t t) noexcept
+      : envelope(envelope_kind::reply, t), tag(r) {}
+  std::uint64_t tag;
+};
+
+struct exit_signal final : envelope {
+  exit_signal(pid f, exit_reason r, bool from_link)
+      : envelope(envelope_kind::exit_signal), from(std::move(f)), reason(std::move(r)),
+        linked(from_link) {}
+  pid from;
+  exit_reason reason;
+  bool linked;  // sent because `from` exited while linked (not by exit(pid, reason))
+};
+
+struct link_signal final : envelope {
+  link_signal(envelope_kind k, pid f) : envelope(k), from(std::move(f)) {}
+  pid from;
+};
+
+struct monitor_signal final : envelope {
+  monitor_signal(envelope_kind k, std::uint64_t r, pid w)
+      : envelope(k), tag(r), watcher(std::move(w)) {}
+  std::uint64_t tag;
+  pid watcher;  // set for monitor, empty for demonitor
+};
+
+struct down_signal final : envelope {
+  down_signal(std::uint64_t r, pid who, exit_reason why)
+      : envelope(envelope_kind::down), tag(r), process(std::move(who)), reason(std::move(why)) {}
+  std::uint64_t tag;
+  pid process;
+  exit_reason reason;
+};
+
+struct timeout_signal final : envelope {
+  explicit timeout_signal(std::uint64_t r) noexcept : envelope(envelope_kind::timeout), tag(r) {}
+  std::uint64_t tag;
+};
+
+struct run_signal final : envelope {
+  explicit run_signal(std::function<void()> f) : envelope(envelope_kind::run), fn(std::move(f)) {}
+  std::function<void()> fn;
+};
+
+template <class T, class... A>
+envelope_ptr make_message(envelope_kind k, A&&... a) {
+  return std::make_unique<payload_envelope<T>>(k, std::forward<A>(a)...);
+}
+
+}  // namespace peeper::detail

@@ -1,0 +1,168 @@
+// The process control block: identity, mailbox, run state and relations.
+//
+// Threading: any thread may push into `inbox_` (a lock-free stack, closed
+// for good when the process exits) and read the atomics. Everything else
+// (the private queue, links, monitors, names, dictionary, waits) belongs to
+// the process and is touched only by the thread currently running it, so it
+// needs no lock: links and monitors change through signals the owner drains.
+#pragma once
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "peeper/runtime/detail/envelope.hpp"
+#include "peeper/runtime/dictionary.hpp"
+#include "peeper/runtime/exit_reason.hpp"
+#include "peeper/runtime/pid.hpp"
+
+namespace peeper::detail {
+
+class runtime_core;
+class process;
+
+/// What a process does with its messages. Every member runs on the thread
+/// currently running the process, one at a time.
+class behaviour {
+ public:
+  behaviour() = default;
+  behaviour(const behaviour&) = delete;
+  behaviour& operator=(const behaviour&) = delete;
+  virtual ~behaviour() = default;
+  /// Runs first, once. An exception ends the process with an exception reason.
+  virtual void start() {}
+  /// One message: plain, call or cast (exit and down messages arrive as plain ones).
+  virtual void handle(envelope_ptr msg) = 0;
+  /// The runtime is shutting down: end the process (default: exit with shutdown).
+  virtual void on_stop();
+  /// Runs once when the process ends, after it stopped handling messages and
+  /// before its links and monitors are told. `reason` is final.
+  virtual void on_exit(const exit_reason& /*reason*/) noexcept {}
+  /// The object a typed request addresses, if this behaviour hosts one of that type.
+  virtual void* target(type_id_t /*type*/) noexcept { return nullptr; }
+};
+
+/// A suspended coroutine of the process and what it waits for.
+struct wait_state {
+  enum class kind : std::uint8_t { none, reply, receive };
+  kind what = kind::none;
+  bool ready = false;
+  std::uint64_t tag = 0;                  // reply tag, or receive timeout tag
+  type_id_t filter = nullptr;             // receive: only this payload type (nullptr: any)
+  std::coroutine_handle<> handle;         // resumed when ready
+  envelope_ptr result;                    // what ended the wait (null: timed out)
+};
+
+/// Relations and per-process data, allocated on first use.
+struct relations {
+  std::unordered_set<pid> links;
+  std::unordered_map<std::uint64_t, pid> watchers;    // monitors on this process: tag -> watcher
+  std::unordered_map<std::uint64_t, pid> monitoring;  // monitors this process holds: tag -> target
+  std::vector<std::pair<std::uint64_t, std::function<void(const exit_reason&)>>> exit_hooks;
+};
+
+class process {
+ public:
+  process(runtime_core& rt, std::uint64_t id, std::unique_ptr<behaviour> b);
+  process(const process&) = delete;
+  process& operator=(const process&) = delete;
+  ~process();
+
+  void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
+  [[nodiscard]] runtime_core& rt() const noexcept { return *rt_; }
+  [[nodiscard]] bool exited() const noexcept { return exited_.load(std::memory_order_acquire); }
+  /// How the process ended; meaningful once exited().
+  [[nodiscard]] const exit_reason& reason() const noexcept { return reason_; }
+  [[nodiscard]] pid self() noexcept { return pid(intrusive_ptr<process>(this)); }
+
+  // ---- any thread -------------------------------------------------------
+  /// Enqueues and schedules. Returns false (and leaves `e` to the caller) if
+  /// the process has exited.
+  bool push(envelope_ptr& e);
+  /// Delivers a signal or message, applying the "no process" outcome when
+  /// the process has exited: a link gets an exit(noproc) back, a monitor a
+  /// DOWN(noproc), a call is answered by its channel's destructor.
+  static void deliver(process* to, envelope_ptr e);
+
+  // ---- the running process's own thread ------------------------------------
+  /// Runs one time slice; reschedules itself if work remains.
+  void run(int budget);
+  void exit_self(exit_reason r);
+  [[nodiscard]] bool exiting() const noexcept { return exiting_; }
+  bool set_trap_exit(bool on) noexcept { return std::exchange(trap_exit_, on); }
+  [[nodiscard]] bool traps_exit() const noexcept { return trap_exit_; }
+  relations& rel();
+  dictionary& dict();
+  [[nodiscard]] behaviour* behaviour_ptr() const noexcept { return behaviour_.get(); }
+  wait_state& wait();
+  /// Takes the first queued message matching `filter` (nullptr: any).
+  envelope_ptr take_queued(type_id_t filter);
+  /// Removes the queued down_message of monitor `tag`, if any.
+  void drop_down(std::uint64_t tag);
+  void add_link_local(const pid& other);
+  void mark_root() noexcept { root_ = true; }
+  void mark_named() noexcept { named_.store(true, std::memory_order_release); }
+  [[nodiscard]] bool is_root() const noexcept { return root_; }
+
+  // Scheduler bookkeeping.
+  std::atomic<bool> scheduled_{false};
+  process* run_next_ = nullptr;
+  process* live_prev_ = nullptr;
+  process* live_next_ = nullptr;
+
+ private:
+  void drain_inbox();
+  void on_signal(envelope_ptr e);
+  void enqueue_private(envelope_ptr e) noexcept;
+  envelope_ptr pop_private() noexcept;
+  void finish_exit();
+  void crash(const envelope* during);
+  [[nodiscard]] bool has_work() const noexcept;
+
+  std::atomic<std::uint32_t> refs_{1};
+  std::atomic<bool> exited_{false};
+  bool started_ = false;
+  bool exiting_ = false;
+  bool trap_exit_ = false;
+  bool root_ = false;
+  std::atomic<bool> named_{false};  // holds or held a name: release names on exit
+  std::uint64_t id_;
+  runtime_core* rt_;
+  std::atomic<envelope*> inbox_{nullptr};
+  envelope* head_ = nullptr;
+  envelope* tail_ = nullptr;
+  std::unique_ptr<behaviour> behaviour_;
+  std::unique_ptr<relations> rel_;
+  std::unique_ptr<dictionary> dict_;
+  std::unique_ptr<wait_state> wait_;
+  exit_reason reason_;
+};
+
+/// Runs `hook` on the calling process's thread when it exits, after its
+/// last message and before its links and monitors are told. Returns an id
+/// for remove_exit_hook. Throws not_in_process. (Tables use this to follow
+/// their owner.)
+std::uint64_t add_exit_hook(std::function<void(const exit_reason&)> hook);
+/// Removes a hook of the calling process. Returns false if there was none.
+bool remove_exit_hook(std::uint64_t id);
+/// Runs `fn` inside process `p`, on its thread, before it handles its next
+/// message; if `p` is exiting, before its exit hooks. Returns false (and
+/// does not run fn) if `p` has exited.
+bool run_in(const pid& p, std::function<void()> fn);
+
+/// The process running on this thread, or nullptr outside processes.
+process* current() noexcept;
+/// As current(), but throws not_in_process naming `what` when outside.
+process& current_or_throw(const char* what);
+
+}  // namespace peeper::detail

@@ -1,0 +1,412 @@
+// The process control block: mailbox, signals, time slices and exit.
+#include "peeper/runtime/detail/process.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "name_table.hpp"
+#include "peeper/runtime/detail/runtime_core.hpp"
+#include "peeper/runtime/errors.hpp"
+#include "peeper/runtime/log.hpp"
+#include "peeper/runtime/message.hpp"
+#include "scheduler.hpp"
+
+namespace peeper::detail {
+
+namespace {
+
+thread_local process* tl_current = nullptr;
+
+// Stands in the inbox of an exited process: pushes see it and fail.
+struct closed_marker final : envelope {
+  closed_marker() noexcept : envelope(envelope_kind::stop) {}
+};
+closed_marker closed_inbox;
+envelope* const closed = &closed_inbox;
+
+// Reverses a LIFO chain popped from the inbox into arrival order.
+envelope* reverse(envelope* e) noexcept {
+  envelope* out = nullptr;
+  while (e != nullptr) {
+    envelope* next = e->next;
+    e->next = out;
+    out = e;
+    e = next;
+  }
+  return out;
+}
+
+std::string names_of(process& p) {
+  return p.rt().names().describe(p.id());
+}
+
+}  // namespace
+
+void behaviour::on_stop() { current()->exit_self(exit_reason::shutdown()); }
+
+process* current() noexcept { return tl_current; }
+
+process& current_or_throw(const char* what) {
+  if (tl_current == nullptr) throw not_in_process(what);
+  return *tl_current;
+}
+
+process::process(runtime_core& rt, std::uint64_t id, std::unique_ptr<behaviour> b)
+    : id_(id), rt_(&rt), behaviour_(std::move(b)) {}
+
+process::~process() {
+  // An exited process has emptied everything; one that never ran (runtime
+  // torn down) still frees its queued envelopes here.
+  envelope* e = inbox_.exchange(nullptr, std::memory_order_acquire);
+  if (e != closed) {
+    while (e != nullptr) delete std::exchange(e, e->next);
+  }
+  while (head_ != nullptr) delete std::exchange(head_, head_->next);
+}
+
+relations& process::rel() {
+  if (!rel_) rel_ = std::make_unique<relations>();
+  return *rel_;
+}
+
+dictionary& process::dict() {
+  if (!dict_) dict_ = std::make_unique<dictionary>();
+  return *dict_;
+}
+
+wait_state& process::wait() {
+  if (!wait_) wait_ = std::make_unique<wait_state>();
+  return *wait_;
+}
+
+void process::add_link_local(const pid& other) { rel().links.insert(other); }
+
+bool process::push(envelope_ptr& e) {
+  envelope* node = e.get();
+  envelope* head = inbox_.load(std::memory_order_relaxed);
+  do {
+    if (head == closed) return false;
+    node->next = head;
+  } while (!inbox_.compare_exchange_weak(head, node, std::memory_order_seq_cst,
+                                         std::memory_order_relaxed));
+  (void)e.release();
+  // Pairs with the store in run(): either the running thread sees this
+  // envelope after clearing `scheduled_`, or we see the flag cleared.
+  if (!scheduled_.load(std::memory_order_seq_cst) &&
+      !scheduled_.exchange(true, std::memory_order_acq_rel)) {
+    rt_->schedule(this);
+  }
+  return true;
+}
+
+void process::deliver(process* to, envelope_ptr e) {
+  if (to == nullptr || to->push(e)) return;
+  // `to` has exited: give the sender the "no process" outcome.
+  switch (e->kind) {
+    case envelope_kind::link: {
+      auto& s = static_cast<link_signal&>(*e);
+      deliver(s.from.control_block(),
+              std::make_unique<exit_signal>(to->self(), exit_reason::noproc(), true));
+      break;
+    }
+    case envelope_kind::monitor: {
+      auto& s = static_cast<monitor_signal&>(*e);
+      deliver(s.watcher.control_block(),
+              std::make_unique<down_signal>(s.tag, to->self(), exit_reason::noproc()));
+      break;
+    }
+    default:
+      break;  // dropped; a call's reply channel answers its caller as it is destroyed
+  }
+}
+
+void process::enqueue_private(envelope_ptr e) noexcept {
+  envelope* n = e.release();
+  n->next = nullptr;
+  if (tail_ != nullptr) {
+    tail_->next = n;
+  } else {
+    head_ = n;
+  }
+  tail_ = n;
+}
+
+envelope_ptr process::pop_private() noexcept {
+  envelope* n = head_;
+  if (n == nullptr) return nullptr;
+  head_ = n->next;
+  if (head_ == nullptr) tail_ = nullptr;
+  n->next = nullptr;
+  return envelope_ptr(n);
+}
+
+envelope_ptr process::take_queued(type_id_t filter) {
+  envelope* prev = nullptr;
+  for (envelope* n = head_; n != nullptr; prev = n, n = n->next) {
+    if (n->kind != envelope_kind::message || (filter != nullptr && n->type != filter)) continue;
+    (prev != nullptr ? prev->next : head_) = n->next;
+    if (tail_ == n) tail_ = prev;
+    n->next = nullptr;
+    return envelope_ptr(n);
+  }
+  return nullptr;
+}
+
+void process::drop_down(std::uint64_t tag) {
+  envelope* prev = nullptr;
+  for (envelope* n = head_; n != nullptr; prev = n, n = n->next) {
+    if (n->type != type_id<down_message>() ||
+        static_cast<payload_envelope<down_message>*>(n)->value.monitor.id() != tag) {
+      continue;
+    }
+    (prev != nullptr ? prev->next : head_) = n->next;
+    if (tail_ == n) tail_ = prev;
+    delete n;
+    return;
+  }
+}
+
+void process::drain_inbox() {
+  envelope* e = reverse(inbox_.exchange(nullptr, std::memory_order_acquire));
+  while (e != nullptr) {
+    envelope_ptr cur(std::exchange(e, e->next));
+    switch (cur->kind) {
+      case envelope_kind::message:
+      case envelope_kind::call:
+      case envelope_kind::cast:
+        enqueue_private(std::move(cur));
+        break;
+      case envelope_kind::reply: {
+        auto tag = static_cast<reply_envelope&>(*cur).tag;
+        if (wait_ && wait_->what == wait_state::kind::reply && !wait_->ready && wait_->tag == tag) {
+          wait_->result = std::move(cur);
+          wait_->ready = true;
+        }
+        break;  // otherwise a late reply: dropped
+      }
+      case envelope_kind::timeout: {
+        auto tag = static_cast<timeout_signal&>(*cur).tag;
+        if (wait_ && wait_->what != wait_state::kind::none && !wait_->ready && wait_->tag == tag) {
+          wait_->result = nullptr;
+          wait_->ready = true;
+        }
+        break;
+      }
+      default:
+        on_signal(std::move(cur));
+    }
+  }
+}
+
+void process::on_signal(envelope_ptr e) {
+  switch (e->kind) {
+    case envelope_kind::exit_signal: {
+      auto& s = static_cast<exit_signal&>(*e);
+      if (s.linked) {
+        if (!rel_ || rel_->links.erase(s.from) == 0) return;  // unlinked meanwhile
+      } else if (s.reason.what() == exit_reason::kind::kill) {
+        exit_self(exit_reason::killed());
+        return;
+      }
+      if (trap_exit_) {
+        enqueue_private(
+            make_message<exit_message>(envelope_kind::message, exit_message{s.from, s.reason}));
+      } else if (!s.reason.is_normal()) {
+        exit_self(s.reason);
+      } else if (!s.linked && s.from.id() == id_) {
+        exit_self(exit_reason::normal());  // exit(self(), normal) ends the caller, as in OTP
+      }
+      return;
+    }
+    case envelope_kind::link:
+      rel().links.insert(static_cast<link_signal&>(*e).from);
+      return;
+    case envelope_kind::unlink:
+      if (rel_) rel_->links.erase(static_cast<link_signal&>(*e).from);
+      return;
+    case envelope_kind::monitor: {
+      auto& s = static_cast<monitor_signal&>(*e);
+      rel().watchers.emplace(s.tag, std::move(s.watcher));
+      return;
+    }
+    case envelope_kind::demonitor:
+      if (rel_) rel_->watchers.erase(static_cast<monitor_signal&>(*e).tag);
+      return;
+    case envelope_kind::down: {
+      auto& s = static_cast<down_signal&>(*e);
+      if (!rel_ || rel_->monitoring.erase(s.tag) == 0) return;  // demonitored meanwhile
+      enqueue_private(make_message<down_message>(
+          envelope_kind::message, down_message{ref::from_id(s.tag), s.process, s.reason}));
+      return;
+    }
+    case envelope_kind::stop:
+      if (!exiting_) behaviour_->on_stop();
+      return;
+    case envelope_kind::run:
+      static_cast<run_signal&>(*e).fn();
+      return;
+    default:
+      return;
+  }
+}
+
+void process::exit_self(exit_reason r) {
+  if (exiting_) return;
+  exiting_ = true;
+  reason_ = r.what() == exit_reason::kind::kill ? exit_reason::killed() : std::move(r);
+}
+
+bool process::has_work() const noexcept {
+  if (wait_ && wait_->what != wait_state::kind::none) {
+    if (wait_->ready) return true;
+    // A receive may match a queued message; a reply wait ignores the queue.
+    return wait_->what == wait_state::kind::receive && head_ != nullptr;
+  }
+  return head_ != nullptr;
+}
+
+void process::run(int budget) {
+  process* const outer = std::exchange(tl_current, this);
+  const std::string* handling = nullptr;  // payload type of the message being handled
+  try {
+    drain_inbox();
+    if (!started_ && !exiting_) {
+      started_ = true;
+      behaviour_->start();
+    }
+    while (!exiting_ && budget > 0) {
+      if (wait_ && wait_->what != wait_state::kind::none) {
+        if (!wait_->ready && wait_->what == wait_state::kind::receive) {
+          if (envelope_ptr m = take_queued(wait_->filter)) {
+            wait_->result = std::move(m);
+            wait_->ready = true;
+          }
+        }
+        if (!wait_->ready) {
+          if (inbox_.load(std::memory_order_acquire) == nullptr) break;
+          drain_inbox();
+          continue;
+        }
+        --budget;
+        handling = nullptr;
+        wait_->handle.resume();  // the awaiter takes the result and clears the wait
+        continue;
+      }
+      envelope_ptr e = pop_private();
+      if (!e) {
+        if (inbox_.load(std::memory_order_acquire) == nullptr) break;
+        drain_inbox();
+        continue;
+      }
+      --budget;
+      handling = &e->payload_type_name();
+      behaviour_->handle(std::move(e));
+      handling = nullptr;
+    }
+  } catch (...) {
+    exit_self(exit_reason::from_current_exception());
+    logger().error("process {}{} crashed{}: {}", pid(intrusive_ptr<process>(this)).to_string(),
+                   named_.load(std::memory_order_acquire) ? " (" + names_of(*this) + ")" : "",
+                   handling != nullptr ? " while handling a " + *handling : "",
+                   reason_.to_string());
+  }
+  if (exiting_) {
+    finish_exit();
+    tl_current = outer;
+    return;
+  }
+  tl_current = outer;
+  if (has_work()) {
+    rt_->sched().yield(this);  // stays scheduled; back of the queue for fairness
+    return;
+  }
+  scheduled_.store(false, std::memory_order_seq_cst);
+  if (inbox_.load(std::memory_order_seq_cst) != nullptr &&
+      !scheduled_.exchange(true, std::memory_order_acq_rel)) {
+    rt_->sched().yield(this);
+  }
+}
+
+void process::finish_exit() {
+  behaviour_->on_exit(reason_);
+  envelope* pending = reverse(inbox_.exchange(closed, std::memory_order_acq_rel));
+  exited_.store(true, std::memory_order_release);
+  if (named_.load(std::memory_order_acquire)) rt_->names().release_all(*this);
+
+  pid me = self();
+  // What arrived but was not drained still counts: functions to run (they
+  // may add exit hooks), links and monitors (told of this exit below).
+  while (pending != nullptr) {
+    envelope_ptr cur(std::exchange(pending, pending->next));
+    if (cur->kind == envelope_kind::run) {
+      try {
+        static_cast<run_signal&>(*cur).fn();
+      } catch (...) {
+        logger().error("process {}: a function run at exit threw", me.to_string());
+      }
+    } else if (cur->kind == envelope_kind::link) {
+      auto& s = static_cast<link_signal&>(*cur);
+      deliver(s.from.control_block(), std::make_unique<exit_signal>(me, reason_, true));
+    } else if (cur->kind == envelope_kind::monitor) {
+      auto& s = static_cast<monitor_signal&>(*cur);
+      deliver(s.watcher.control_block(), std::make_unique<down_signal>(s.tag, me, reason_));
+    } else if (cur->kind == envelope_kind::unlink && rel_) {
+      rel_->links.erase(static_cast<link_signal&>(*cur).from);
+    } else if (cur->kind == envelope_kind::demonitor && rel_) {
+      rel_->watchers.erase(static_cast<monitor_signal&>(*cur).tag);
+    }
+  }
+  if (rel_) {
+    // Hooks may add hooks (a table handed to its heir): run until none is left.
+    while (!rel_->exit_hooks.empty()) {
+      auto hooks = std::move(rel_->exit_hooks);
+      rel_->exit_hooks.clear();
+      for (auto& [id, hook] : hooks) {
+        try {
+          hook(reason_);
+        } catch (...) {
+          logger().error("process {}: an exit hook threw", me.to_string());
+        }
+      }
+    }
+  }
+  while (head_ != nullptr) delete std::exchange(head_, head_->next);
+  tail_ = nullptr;
+  if (rel_) {
+    for (const pid& l : rel_->links) {
+      deliver(l.control_block(), std::make_unique<exit_signal>(me, reason_, true));
+    }
+    for (auto& [tag, w] : rel_->watchers) {
+      deliver(w.control_block(), std::make_unique<down_signal>(tag, me, reason_));
+    }
+    for (auto& [tag, target] : rel_->monitoring) {
+      deliver(target.control_block(),
+              std::make_unique<monitor_signal>(envelope_kind::demonitor, tag, pid()));
+    }
+  }
+  wait_.reset();
+  // User state goes last: its destructors may answer held calls (with our reason).
+  behaviour_.reset();
+  rel_.reset();
+  dict_.reset();
+  rt_->on_exited(this);
+}
+
+std::uint64_t add_exit_hook(std::function<void(const exit_reason&)> hook) {
+  process& me = current_or_throw("add_exit_hook");
+  std::uint64_t id = ref::make().id();
+  me.rel().exit_hooks.emplace_back(id, std::move(hook));
+  return id;
+}
+
+bool remove_exit_hook(std::uint64_t id) {
+  process& me = current_or_throw("remove_exit_hook");
+  return std::erase_if(me.rel().exit_hooks, [id](const auto& h) { return h.first == id; }) > 0;
+}
+
+bool run_in(const pid& p, std::function<void()> fn) {
+  if (!p) return false;
+  envelope_ptr e = std::make_unique<run_signal>(std::move(fn));
+  return p.control_block()->push(e);
+}
+
+}  // namespace peeper::detail
