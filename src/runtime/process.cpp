@@ -41,6 +41,9 @@ std::string names_of(process& p) {
 
 }  // namespace
 
+void intrusive_add_ref(process* p) noexcept { p->add_ref(); }
+void intrusive_release(process* p) noexcept { p->release(); }
+
 void behaviour::on_stop() { current()->exit_self(exit_reason::shutdown()); }
 
 process* current() noexcept { return tl_current; }
@@ -304,10 +307,8 @@ void process::run(int budget) {
     }
   } catch (...) {
     exit_self(exit_reason::from_current_exception());
-    logger().error("process {}{} crashed{}: {}", pid(intrusive_ptr<process>(this)).to_string(),
-                   named_.load(std::memory_order_acquire) ? " (" + names_of(*this) + ")" : "",
-                   handling != nullptr ? " while handling a " + *handling : "",
-                   reason_.to_string());
+    logger().error("process {} crashed{}: {}", describe(self()),
+                   handling != nullptr ? " while handling a " + *handling : "", reason_.to_string());
   }
   if (exiting_) {
     finish_exit();
@@ -389,6 +390,12 @@ void process::finish_exit() {
   rel_.reset();
   dict_.reset();
   rt_->on_exited(this);
+}
+
+std::string describe(const pid& p) {
+  process* c = p.control_block();
+  std::string names = c != nullptr && c->named_.load(std::memory_order_acquire) ? names_of(*c) : "";
+  return names.empty() ? p.to_string() : p.to_string() + " (" + names + ")";
 }
 
 std::uint64_t add_exit_hook(std::function<void(const exit_reason&)> hook) {

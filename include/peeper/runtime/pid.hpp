@@ -19,7 +19,9 @@ namespace peeper {
 
 namespace detail {
 class process;
-}
+void intrusive_add_ref(process* p) noexcept;
+void intrusive_release(process* p) noexcept;
+}  // namespace detail
 
 class pid {
  public:

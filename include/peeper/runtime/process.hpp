@@ -36,8 +36,21 @@ concept process_body = std::invocable<std::decay_t<F>&> &&
 
 namespace detail {
 
+/// A coroutine body's end: the process exits normal, or with the exception.
+class body_end final : public completion<void> {
+ public:
+  void done() override { current()->exit_self(exit_reason::normal()); }
+  void failed(std::exception_ptr e) override {
+    try {
+      std::rethrow_exception(std::move(e));
+    } catch (...) {
+      current()->exit_self(exit_reason::from_current_exception());
+    }
+  }
+};
+
 template <class F>
-class body_behaviour final : public behaviour, completion<void> {
+class body_behaviour final : public behaviour {
  public:
   explicit body_behaviour(F f) : f_(std::move(f)) {}
   ~body_behaviour() override {
@@ -51,15 +64,7 @@ class body_behaviour final : public behaviour, completion<void> {
       f_();
       current()->exit_self(exit_reason::normal());
     } else {
-      drive(f_(), static_cast<completion<void>*>(this)).start(&root_);
-    }
-  }
-  void done() override { current()->exit_self(exit_reason::normal()); }
-  void failed(std::exception_ptr e) override {
-    try {
-      std::rethrow_exception(std::move(e));
-    } catch (...) {
-      current()->exit_self(exit_reason::from_current_exception());
+      drive<void>(f_(), std::make_unique<body_end>()).start(&root_);
     }
   }
   // A body consumes its messages with receive(); handle() only sees one if

@@ -10,6 +10,7 @@
 #include <coroutine>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <variant>
@@ -156,25 +157,27 @@ class root_task {
 template <class T>
 class completion {
  public:
+  completion() = default;
+  completion(const completion&) = delete;
+  completion& operator=(const completion&) = delete;
+  virtual ~completion() = default;
   virtual void done(T value) = 0;
   virtual void failed(std::exception_ptr error) = 0;
-
- protected:
-  ~completion() = default;
 };
 template <>
 class completion<void> {
  public:
+  completion() = default;
+  completion(const completion&) = delete;
+  completion& operator=(const completion&) = delete;
+  virtual ~completion() = default;
   virtual void done() = 0;
   virtual void failed(std::exception_ptr error) = 0;
-
- protected:
-  ~completion() = default;
 };
 
-/// Runs `t` as a root and tells `c` how it ended.
+/// Runs `t` as a root and tells `c` (which the root owns) how it ended.
 template <class T>
-root_task drive(task<T> t, completion<T>* c) {
+root_task drive(task<T> t, std::unique_ptr<completion<T>> c) {
   std::exception_ptr error;
   if constexpr (std::is_void_v<T>) {
     try {

@@ -114,6 +114,8 @@ class process {
   void mark_named() noexcept { named_.store(true, std::memory_order_release); }
   [[nodiscard]] bool is_root() const noexcept { return root_; }
 
+  std::atomic<bool> named_{false};  // holds or held a name: release names on exit
+
   // Scheduler bookkeeping.
   std::atomic<bool> scheduled_{false};
   process* run_next_ = nullptr;
@@ -135,7 +137,6 @@ class process {
   bool exiting_ = false;
   bool trap_exit_ = false;
   bool root_ = false;
-  std::atomic<bool> named_{false};  // holds or held a name: release names on exit
   std::uint64_t id_;
   runtime_core* rt_;
   std::atomic<envelope*> inbox_{nullptr};
@@ -159,6 +160,9 @@ bool remove_exit_hook(std::uint64_t id);
 /// message; if `p` is exiting, before its exit hooks. Returns false (and
 /// does not run fn) if `p` has exited.
 bool run_in(const pid& p, std::function<void()> fn);
+
+/// "<0.42.0>", or "<0.42.0> (name)" for a named process: for logs.
+std::string describe(const pid& p);
 
 /// The process running on this thread, or nullptr outside processes.
 process* current() noexcept;

@@ -1,0 +1,453 @@
+// set, bag and duplicate_bag: a hash table split into cache-line-aligned
+// shards, each a std::unordered_map under its own reader-writer lock.
+//
+// A single-key operation locks the key's shard only, so operations on keys
+// of different shards never wait for each other and readers of one shard
+// share its lock. Operations on several keys (insert_many, insert_new_many)
+// lock the shards they touch, and whole-table operations (size, select,
+// select_delete, clear) lock every shard, always in ascending shard order,
+// so they are atomic and cannot deadlock.
+//
+// Bags keep, per key, a vector of values in insertion order (distinct values
+// for bag, any for duplicate_bag).
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "peeper/table/concepts.hpp"
+#include "peeper/table/detail/rw_lock.hpp"
+#include "peeper/table/detail/table_store.hpp"
+
+namespace peeper::detail {
+
+/// The shard count a hash table gets from its options.
+std::size_t shard_count_for(const table_options& options) noexcept;
+
+template <class K, class V, bool Multi>
+class hash_table final : public table_store<K, V> {
+  using base = table_store<K, V>;
+  using slot = std::conditional_t<Multi, std::vector<V>, V>;
+  using map = std::unordered_map<K, slot>;
+  using pred_ref = function_ref<bool(const K&, const V&)>;
+
+ public:
+  using typename base::object;
+
+  hash_table(table_options options, table_types types)
+      : base(options, types),
+        duplicates_(options.kind == table_kind::duplicate_bag),
+        count_(shard_count_for(options)),
+        mask_(count_ - 1),
+        shards_(make_shards(count_, options.read_concurrency)) {}
+  hash_table(const hash_table&) = delete;
+  hash_table& operator=(const hash_table&) = delete;
+  ~hash_table() override = default;
+
+  // ---- writes ---------------------------------------------------------------
+  void insert(K key, V value) override {
+    this->check_write();
+    shard& s = shard_of(key);
+    write_guard g(s.lock);
+    this->check_live();
+    put(s, std::move(key), std::move(value));
+  }
+
+  void insert_many(std::vector<object> objects) override {
+    this->check_write();
+    locked<true> g(*this, shards_for(objects));
+    this->check_live();
+    for (auto& [k, v] : objects) {
+      shard& s = shard_of(k);
+      put(s, std::move(k), std::move(v));
+    }
+  }
+
+  bool insert_new(K key, V value) override {
+    this->check_write();
+    shard& s = shard_of(key);
+    write_guard g(s.lock);
+    this->check_live();
+    if (s.items.contains(key)) return false;
+    put(s, std::move(key), std::move(value));
+    return true;
+  }
+
+  bool insert_new_many(std::vector<object> objects) override {
+    this->check_write();
+    locked<true> g(*this, shards_for(objects));
+    this->check_live();
+    for (const auto& o : objects) {
+      if (shard_of(o.first).items.contains(o.first)) return false;
+    }
+    for (auto& [k, v] : objects) {
+      shard& s = shard_of(k);
+      put(s, std::move(k), std::move(v));
+    }
+    return true;
+  }
+
+  bool erase(const K& key) override {
+    this->check_write();
+    shard& s = shard_of(key);
+    write_guard g(s.lock);
+    this->check_live();
+    return s.items.erase(key) > 0;
+  }
+
+  bool erase_object(const K& key, const V& value) override {
+    this->check_write();
+    if constexpr (std::equality_comparable<V>) {
+      shard& s = shard_of(key);
+      write_guard g(s.lock);
+      this->check_live();
+      auto it = s.items.find(key);
+      if (it == s.items.end()) return false;
+      if constexpr (Multi) {
+        auto removed = std::erase(it->second, value);
+        if (it->second.empty()) s.items.erase(it);
+        return removed > 0;
+      } else {
+        if (!(it->second == value)) return false;
+        s.items.erase(it);
+        return true;
+      }
+    } else {
+      this->fail(table_errc::unsupported, "erase_object needs operator== on values");
+    }
+  }
+
+  std::vector<V> take(const K& key) override {
+    this->check_write();
+    shard& s = shard_of(key);
+    write_guard g(s.lock);
+    this->check_live();
+    auto node = s.items.extract(key);
+    std::vector<V> out;
+    if (node.empty()) return out;
+    if constexpr (Multi) {
+      out = std::move(node.mapped());
+    } else {
+      out.push_back(std::move(node.mapped()));
+    }
+    return out;
+  }
+
+  bool modify(const K& key, const V* init, function_ref<void(V&)> fn, bool copy) override {
+    if constexpr (Multi) {
+      this->fail(table_errc::unsupported, "update and update_counter apply to sets only");
+    } else {
+      this->check_write();
+      shard& s = shard_of(key);
+      write_guard g(s.lock);
+      this->check_live();
+      auto it = s.items.find(key);
+      if (it == s.items.end()) {
+        if (init == nullptr) return false;
+        V value = *init;
+        fn(value);
+        s.items.emplace(key, std::move(value));
+        return true;
+      }
+      if (copy) {
+        V value = it->second;
+        fn(value);
+        it->second = std::move(value);
+      } else {
+        fn(it->second);
+      }
+      return true;
+    }
+  }
+
+  void clear() override {
+    this->check_write();
+    locked<true> g(*this, all_shards());
+    this->check_live();
+    for (std::size_t i = 0; i < count_; ++i) shards_[i].items.clear();
+  }
+
+  std::size_t select_delete(pred_ref pred) override {
+    this->check_write();
+    locked<true> g(*this, all_shards());
+    this->check_live();
+    std::size_t removed = 0;
+    for (std::size_t i = 0; i < count_; ++i) {
+      map& items = shards_[i].items;
+      for (auto it = items.begin(); it != items.end();) {
+        if constexpr (Multi) {
+          const K& k = it->first;
+          removed += std::erase_if(it->second, [&](const V& v) { return pred(k, v); });
+          it = it->second.empty() ? items.erase(it) : std::next(it);
+        } else if (pred(it->first, it->second)) {
+          it = items.erase(it);
+          ++removed;
+        } else {
+          ++it;
+        }
+      }
+    }
+    return removed;
+  }
+
+  // ---- reads ----------------------------------------------------------------
+  std::vector<V> lookup(const K& key) const override {
+    this->check_read();
+    const shard& s = shard_of(key);
+    read_guard g(s.lock);
+    this->check_live();
+    auto it = s.items.find(key);
+    if (it == s.items.end()) return {};
+    if constexpr (Multi) {
+      return it->second;
+    } else {
+      return {it->second};
+    }
+  }
+
+  std::optional<V> find(const K& key) const override {
+    this->check_read();
+    const shard& s = shard_of(key);
+    read_guard g(s.lock);
+    this->check_live();
+    auto it = s.items.find(key);
+    if (it == s.items.end()) return std::nullopt;
+    if constexpr (Multi) {
+      return it->second.front();
+    } else {
+      return it->second;
+    }
+  }
+
+  bool visit(const K& key, function_ref<void(const V&)> fn) const override {
+    this->check_read();
+    const shard& s = shard_of(key);
+    read_guard g(s.lock);
+    this->check_live();
+    auto it = s.items.find(key);
+    if (it == s.items.end()) return false;
+    if constexpr (Multi) {
+      for (const V& v : it->second) fn(v);
+    } else {
+      fn(it->second);
+    }
+    return true;
+  }
+
+  bool member(const K& key) const override {
+    this->check_read();
+    const shard& s = shard_of(key);
+    read_guard g(s.lock);
+    this->check_live();
+    return s.items.contains(key);
+  }
+
+  std::size_t count(const K& key) const override {
+    this->check_read();
+    const shard& s = shard_of(key);
+    read_guard g(s.lock);
+    this->check_live();
+    auto it = s.items.find(key);
+    if (it == s.items.end()) return 0;
+    if constexpr (Multi) {
+      return it->second.size();
+    } else {
+      return 1;
+    }
+  }
+
+  std::size_t object_count() const override {
+    locked<false> g(*this, all_shards());
+    this->check_live();
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < count_; ++i) {
+      if constexpr (Multi) {
+        for (const auto& kv : shards_[i].items) n += kv.second.size();
+      } else {
+        n += shards_[i].items.size();
+      }
+    }
+    return n;
+  }
+
+  std::vector<object> select(pred_ref pred) const override {
+    this->check_read();
+    locked<false> g(*this, all_shards());
+    this->check_live();
+    std::vector<object> out;
+    for (std::size_t i = 0; i < count_; ++i) {
+      for (const auto& [k, slot_value] : shards_[i].items) {
+        if constexpr (Multi) {
+          for (const V& v : slot_value) {
+            if (pred(k, v)) out.emplace_back(k, v);
+          }
+        } else if (pred(k, slot_value)) {
+          out.emplace_back(k, slot_value);
+        }
+      }
+    }
+    return out;
+  }
+
+  // Hash order: shard by shard, each in its map's order. Stable while the
+  // table does not change; next() of a key that is no longer there throws.
+  std::optional<K> first() const override {
+    this->check_read();
+    return first_from(0);
+  }
+  std::optional<K> last() const override { return first(); }
+  std::optional<K> next(const K& key) const override {
+    this->check_read();
+    const std::size_t i = index_of(key);
+    {
+      const shard& s = shards_[i];
+      read_guard g(s.lock);
+      this->check_live();
+      auto it = s.items.find(key);
+      if (it == s.items.end()) {
+        this->fail(table_errc::bad_key, "next: the key is not in the table (a hash table "
+                                        "continues a traversal only from a present key)");
+      }
+      if (++it != s.items.end()) return it->first;
+    }
+    return first_from(i + 1);
+  }
+  std::optional<K> prev(const K& key) const override { return next(key); }
+
+ protected:
+  void clear_data() noexcept override {
+    for (std::size_t i = 0; i < count_; ++i) {
+      map doomed;
+      {
+        write_guard g(shards_[i].lock);
+        doomed.swap(shards_[i].items);
+      }
+    }  // values destroyed outside the lock
+  }
+  std::size_t shard_count() const noexcept override { return count_; }
+
+ private:
+  struct alignas(cache_line) shard {
+    mutable rw_lock lock;
+    map items;
+  };
+
+  // Locks the given shards (ascending, distinct) for its scope.
+  template <bool Write>
+  class locked {
+   public:
+    locked(const hash_table& t, std::vector<std::size_t> which)
+        : table_(&t), which_(std::move(which)) {
+      std::size_t done = 0;
+      try {
+        for (; done < which_.size(); ++done) {
+          rw_lock& l = t.shards_[which_[done]].lock;
+          if constexpr (Write) {
+            l.lock();
+          } else {
+            token_ = l.lock_shared();
+          }
+        }
+      } catch (...) {
+        which_.resize(done);
+        release();
+        throw;
+      }
+    }
+    locked(const locked&) = delete;
+    locked& operator=(const locked&) = delete;
+    ~locked() { release(); }
+
+   private:
+    void release() noexcept {
+      for (auto it = which_.rbegin(); it != which_.rend(); ++it) {
+        rw_lock& l = table_->shards_[*it].lock;
+        if constexpr (Write) {
+          l.unlock();
+        } else {
+          l.unlock_shared(token_);
+        }
+      }
+      which_.clear();
+    }
+    const hash_table* table_;
+    std::vector<std::size_t> which_;
+    std::uint32_t token_ = 0;  // the same slot for every shard: one thread locks them all
+  };
+
+  static std::unique_ptr<shard[]> make_shards(std::size_t n, bool reader_slots) {
+    auto out = std::make_unique<shard[]>(n);
+    if (reader_slots) {
+      for (std::size_t i = 0; i < n; ++i) out[i].lock.use_reader_slots();
+    }
+    return out;
+  }
+
+  static std::uint64_t mix(std::uint64_t h) noexcept {
+    h ^= h >> 32;
+    h *= 0x9E3779B97F4A7C15ULL;
+    h ^= h >> 29;
+    return h;
+  }
+  [[nodiscard]] std::size_t index_of(const K& key) const noexcept {
+    return static_cast<std::size_t>(mix(std::hash<K>{}(key))) & mask_;
+  }
+  shard& shard_of(const K& key) noexcept { return shards_[index_of(key)]; }
+  const shard& shard_of(const K& key) const noexcept { return shards_[index_of(key)]; }
+
+  std::vector<std::size_t> all_shards() const {
+    std::vector<std::size_t> out(count_);
+    for (std::size_t i = 0; i < count_; ++i) out[i] = i;
+    return out;
+  }
+  std::vector<std::size_t> shards_for(const std::vector<object>& objects) const {
+    std::vector<std::size_t> out;
+    out.reserve(objects.size());
+    for (const auto& o : objects) out.push_back(index_of(o.first));
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+
+  std::optional<K> first_from(std::size_t from) const {
+    for (std::size_t i = from; i < count_; ++i) {
+      const shard& s = shards_[i];
+      read_guard g(s.lock);
+      this->check_live();
+      if (!s.items.empty()) return s.items.begin()->first;
+    }
+    return std::nullopt;
+  }
+
+  // The caller holds s's write lock.
+  void put(shard& s, K key, V value) {
+    if constexpr (Multi) {
+      auto [it, fresh] = s.items.try_emplace(std::move(key));
+      try {
+        if constexpr (std::equality_comparable<V>) {
+          if (!duplicates_ && std::find(it->second.begin(), it->second.end(), value) !=
+                                  it->second.end()) {
+            return;
+          }
+        }
+        it->second.push_back(std::move(value));
+      } catch (...) {
+        if (fresh) s.items.erase(it);
+        throw;
+      }
+    } else {
+      s.items.insert_or_assign(std::move(key), std::move(value));
+    }
+  }
+
+  const bool duplicates_;
+  const std::size_t count_;
+  const std::size_t mask_;
+  std::unique_ptr<shard[]> shards_;
+};
+
+}  // namespace peeper::detail
