@@ -334,11 +334,17 @@ void process::finish_exit() {
   if (named_.load(std::memory_order_acquire)) rt_->names().release_all(*this);
 
   pid me = self();
+  // Messages never handled: the queued ones, then those still in the inbox.
+  std::vector<envelope_ptr> unprocessed;
+  while (envelope_ptr e = pop_private()) unprocessed.push_back(std::move(e));
   // What arrived but was not drained still counts: functions to run (they
   // may add exit hooks), links and monitors (told of this exit below).
   while (pending != nullptr) {
     envelope_ptr cur(std::exchange(pending, pending->next));
-    if (cur->kind == envelope_kind::run) {
+    if (cur->kind == envelope_kind::message || cur->kind == envelope_kind::call ||
+        cur->kind == envelope_kind::cast) {
+      unprocessed.push_back(std::move(cur));
+    } else if (cur->kind == envelope_kind::run) {
       try {
         static_cast<run_signal&>(*cur).fn();
       } catch (...) {
@@ -370,8 +376,7 @@ void process::finish_exit() {
       }
     }
   }
-  while (head_ != nullptr) delete std::exchange(head_, head_->next);
-  tail_ = nullptr;
+  behaviour_->on_unprocessed(std::move(unprocessed));
   if (rel_) {
     for (const pid& l : rel_->links) {
       deliver(l.control_block(), std::make_unique<exit_signal>(me, reason_, true));

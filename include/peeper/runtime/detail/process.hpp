@@ -41,8 +41,13 @@ class behaviour {
   /// The runtime is shutting down: end the process (default: exit with shutdown).
   virtual void on_stop();
   /// Runs once when the process ends, after it stopped handling messages and
-  /// before its links and monitors are told. `reason` is final.
+  /// before its mailbox closes (sends to it still succeed). `reason` is final.
   virtual void on_exit(const exit_reason& /*reason*/) noexcept {}
+  /// Right after the mailbox closed: the messages, calls and casts it held
+  /// but never handled, in arrival order. The default drops them (a dropped
+  /// call answers its caller with the exit reason). Peeper's worker hands
+  /// them to its successor.
+  virtual void on_unprocessed(std::vector<envelope_ptr> /*messages*/) noexcept {}
   /// The object a typed request addresses, if this behaviour hosts one of that type.
   virtual void* target(type_id_t /*type*/) noexcept { return nullptr; }
 };
