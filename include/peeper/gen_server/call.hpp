@@ -61,18 +61,31 @@ envelope_ptr make_cast(Msg&& m) {
                                       std::forward<Msg>(m));
 }
 
-/// Sends `req` to `target` and blocks the calling (outside) thread for the reply.
-template <class R>
-R blocking_request(const pid& target, envelope_ptr req, const timeout_t& timeout, const char* what) {
+/// Where a request goes: a process. (Peeper routes to an instance's
+/// current worker with a route of its own, same interface.)
+struct pid_route {
+  pid target;
+  [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(target); }
+  /// The process that will answer (names the server in errors).
+  [[nodiscard]] pid server() const { return target; }
+  [[nodiscard]] bool is(const process& p) const noexcept { return target.id() == p.id(); }
+  /// Enqueues; false if the process has exited (`e` is left to the caller).
+  bool push(envelope_ptr& e) const { return target.control_block()->push(e); }
+  [[nodiscard]] runtime_core& rt() const noexcept { return target.control_block()->rt(); }
+};
+
+/// Sends `req` along `route` and blocks the calling (outside) thread for the reply.
+template <class R, class Route>
+R blocking_request(const Route& route, envelope_ptr req, const timeout_t& timeout, const char* what) {
   if (current() != nullptr) {
     throw call_error(call_errc::would_block, exit_reason::normal(),
                      std::string(what) + " (inside a process use co_await async_" + what + ")");
   }
-  if (!target) throw call_error(call_errc::noproc, exit_reason::noproc(), what);
-  runtime_core& rt = target.control_block()->rt();
-  intrusive_ptr<thread_channel> ch(new thread_channel(target, 0), true);
+  if (!route.valid()) throw call_error(call_errc::noproc, exit_reason::noproc(), what);
+  runtime_core& rt = route.rt();
+  intrusive_ptr<thread_channel> ch(new thread_channel(route.server(), 0), true);
   static_cast<request_envelope&>(*req).reply_to = from_ref(ch);
-  if (!target.control_block()->push(req)) {
+  if (!route.push(req)) {
     ch->claim();  // nobody answers; dropping the request must not either
     req.reset();
     throw call_error(call_errc::noproc, exit_reason::noproc(), what);
@@ -84,27 +97,35 @@ R blocking_request(const pid& target, envelope_ptr req, const timeout_t& timeout
   return take_reply<R>(ch->take(), what);
 }
 
-/// co_await: sends a request and suspends the calling process for the reply.
 template <class R>
+R blocking_request(const pid& target, envelope_ptr req, const timeout_t& timeout, const char* what) {
+  return blocking_request<R>(pid_route{target}, std::move(req), timeout, what);
+}
+
+/// co_await: sends a request along a route and suspends the calling process for the reply.
+template <class R, class Route = pid_route>
 class request_op {
  public:
+  request_op(Route route, envelope_ptr req, timeout_t timeout, const char* what)
+      : route_(std::move(route)), req_(std::move(req)), timeout_(timeout), what_(what) {}
   request_op(pid target, envelope_ptr req, timeout_t timeout, const char* what)
-      : target_(std::move(target)), req_(std::move(req)), timeout_(timeout), what_(what) {}
+    requires std::is_same_v<Route, pid_route>
+      : request_op(pid_route{std::move(target)}, std::move(req), timeout, what) {}
 
   bool await_ready() {
     process& me = current_or_throw(what_);
-    if (!target_) {
+    if (!route_.valid()) {
       error_ = call_errc::noproc;
       return true;
     }
-    if (target_.id() == me.id()) {
+    if (route_.is(me)) {
       error_ = call_errc::calling_self;
       return true;
     }
     tag_ = ref::make().id();
-    intrusive_ptr<process_channel> ch(new process_channel(target_, tag_, me.self()), true);
+    intrusive_ptr<process_channel> ch(new process_channel(route_.server(), tag_, me.self()), true);
     static_cast<request_envelope&>(*req_).reply_to = from_ref(ch);
-    if (!target_.control_block()->push(req_)) {
+    if (!route_.push(req_)) {
       ch->claim();
       req_.reset();
       error_ = call_errc::noproc;
@@ -125,7 +146,7 @@ class request_op {
   }
 
  private:
-  pid target_;
+  Route route_;
   envelope_ptr req_;
   timeout_t timeout_;
   const char* what_;
