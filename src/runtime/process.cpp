@@ -154,6 +154,15 @@ envelope_ptr process::take_queued(type_id_t filter) {
   return nullptr;
 }
 
+void process::requeue_front(std::vector<envelope_ptr> msgs) noexcept {
+  for (auto it = msgs.rbegin(); it != msgs.rend(); ++it) {
+    envelope* n = it->release();
+    n->next = head_;
+    head_ = n;
+    if (tail_ == nullptr) tail_ = n;
+  }
+}
+
 void process::drop_down(std::uint64_t tag) {
   envelope* prev = nullptr;
   for (envelope* n = head_; n != nullptr; prev = n, n = n->next) {

@@ -112,6 +112,8 @@ class process {
   wait_state& wait();
   /// Takes the first queued message matching `filter` (nullptr: any).
   envelope_ptr take_queued(type_id_t filter);
+  /// Puts `msgs` (in order) ahead of everything queued.
+  void requeue_front(std::vector<envelope_ptr> msgs) noexcept;
   /// Removes the queued down_message of monitor `tag`, if any.
   void drop_down(std::uint64_t tag);
   void add_link_local(const pid& other);
