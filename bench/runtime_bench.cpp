@@ -1,5 +1,5 @@
 // Benchmarks of the process runtime (issue 2): raw send/receive round trips,
-// spawn + exit throughput, and skynet.
+// timer start + cancel, spawn + exit throughput, and skynet.
 //
 // Every benchmark creates its own runtime with two scheduler threads
 // (runtime_options{.threads = 2}), outside the timed region. Work runs inside
@@ -7,6 +7,7 @@
 // the figures are wall-clock (UseRealTime) and cover the work to completion:
 // a batch ends when its last reply arrived or its last process exited.
 // scripts/bench.sh runs this with --benchmark_repetitions and reports medians.
+#include <chrono>
 #include <cstdint>
 #include <semaphore>
 #include <thread>
@@ -15,6 +16,7 @@
 
 #include "peeper/runtime/process.hpp"
 #include "peeper/runtime/runtime.hpp"
+#include "peeper/runtime/timer.hpp"
 
 namespace {
 
@@ -67,6 +69,38 @@ void bm_send_receive_round_trip(benchmark::State& state) {
 }
 BENCHMARK(bm_send_receive_round_trip)
     ->Iterations(2'000'000)
+    ->UseRealTime()
+    ->Unit(benchmark::kNanosecond);
+
+// ---- timers -------------------------------------------------------------------------
+
+struct tick {};
+
+task<> timer_user(std::int64_t n, std::binary_semaphore* done) {
+  runtime& rt = peeper::this_runtime();
+  const pid me = peeper::self();
+  for (std::int64_t i = 0; i < n; ++i) {
+    const peeper::ref t = peeper::send_after(me, std::chrono::seconds(5), tick{});
+    benchmark::DoNotOptimize(peeper::cancel_timer(rt, t));
+  }
+  done->release();
+  co_return;
+}
+
+// A process starts a 5 s timer and cancels it, n times: what every call or
+// receive with a timeout pays on top of its messages.
+void bm_timer_start_cancel(benchmark::State& state) {
+  runtime rt(two_threads);
+  std::binary_semaphore done{0};
+  const std::int64_t n = state.max_iterations;
+  while (state.KeepRunningBatch(n)) {
+    peeper::spawn(rt, [&] { return timer_user(n, &done); });
+    done.acquire();
+  }
+  state.SetItemsProcessed(n);
+}
+BENCHMARK(bm_timer_start_cancel)
+    ->Iterations(1'000'000)
     ->UseRealTime()
     ->Unit(benchmark::kNanosecond);
 

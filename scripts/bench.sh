@@ -8,8 +8,10 @@
 # Environment: PEEPER_BENCH_REPETITIONS (default 5) sets the repetitions of
 # every Google Benchmark and the runs of every table program; PEEPER_JOBS
 # (default 2) the build parallelism. The raw outputs stay in
-# build/release/bench-results/. Takes about 5 minutes on 2 cores; run it on
-# an otherwise idle machine (the section records the load average).
+# build/release/bench-results/; PEEPER_BENCH_REPORT_ONLY=1 skips the build and
+# the runs and rewrites the section from those outputs. Takes about 5 minutes
+# on 2 cores; run it on an otherwise idle machine (the section records the
+# load average).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,22 +22,9 @@ bin="$root/build/release/bench"
 raw="$root/build/release/bench-results"
 results="$root/bench/RESULTS.md"
 
-scripts/install-deps.sh
-cmake --preset release >/dev/null
-cmake --build --preset release -j"$jobs"
-rm -rf "$raw"
-mkdir -p "$raw"
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+# ---- measuring ---------------------------------------------------------------------------
 
-# ---- Google Benchmark programs --------------------------------------------------------
-for program in runtime_bench gen_server_bench; do
-  echo "== $program (${reps} repetitions)"
-  "$bin/$program" --benchmark_repetitions="$reps" --benchmark_report_aggregates_only=true \
-    --benchmark_out="$raw/$program.json" --benchmark_out_format=json
-done
-
-# ---- table programs: one fresh process per run ----------------------------------------
-table_runs() {  # name, then the program's arguments
+table_runs() {  # name, then runtime_memory_table's arguments: one fresh process per run
   local name=$1
   shift
   echo "== runtime_memory_table $* (${reps} runs)"
@@ -43,14 +32,39 @@ table_runs() {  # name, then the program's arguments
     "$bin/runtime_memory_table" "$@" | tee -a "$raw/$name.txt" | grep '^result' || true
   done
 }
-table_runs memory_bare --kind bare
-table_runs memory_server --kind server
-table_runs ping_bare --kind bare --ping
-table_runs ping_server --kind server --ping
-echo "== heap blocks per process"
-"$bin/runtime_memory_table" --kind bare --processes 100000 --allocations >"$raw/allocations_bare.txt"
-"$bin/runtime_memory_table" --kind server --processes 100000 --allocations >"$raw/allocations_server.txt"
-load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+measure() {
+  echo "$reps" >"$raw/repetitions"
+  cut -d' ' -f1-3 /proc/loadavg >"$raw/load_before"
+  for program in runtime_bench gen_server_bench; do
+    echo "== $program (${reps} repetitions)"
+    "$bin/$program" --benchmark_repetitions="$reps" --benchmark_report_aggregates_only=true \
+      --benchmark_out="$raw/$program.json" --benchmark_out_format=json
+  done
+  table_runs memory_bare --kind bare
+  table_runs memory_server --kind server
+  table_runs ping_bare --kind bare --ping
+  table_runs ping_server --kind server --ping
+  echo "== heap blocks per process"
+  "$bin/runtime_memory_table" --kind bare --processes 100000 --allocations >"$raw/allocations_bare.txt"
+  "$bin/runtime_memory_table" --kind server --processes 100000 --allocations >"$raw/allocations_server.txt"
+  cut -d' ' -f1-3 /proc/loadavg >"$raw/load_after"
+}
+
+if [[ ${PEEPER_BENCH_REPORT_ONLY:-0} != 1 ]]; then
+  load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
+  scripts/install-deps.sh
+  cmake --preset release >/dev/null
+  cmake --build --preset release -j"$jobs"
+  rm -rf "$raw"
+  mkdir -p "$raw"
+  echo "$load_at_start" >"$raw/load_at_start"
+  measure
+fi
+reps=$(cat "$raw/repetitions")
+load_at_start=$(cat "$raw/load_at_start")
+load_before=$(cat "$raw/load_before")
+load_after=$(cat "$raw/load_after")
 
 # ---- extraction -------------------------------------------------------------------------
 
@@ -62,30 +76,64 @@ bm() {
     hit && $1 == field { v = $2; sub(/,$/, "", v); print v + 0; exit }
   ' "$raw/$1.json"
 }
-
-# tbl <name> <key>: the median over the runs of key=value in the "result" lines.
-tbl() {
-  grep '^result' "$raw/$1.txt" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }' | sort -g |
-    awk '{ v[NR] = $1 } END { if (NR == 0) { print "nan"; exit } m = int((NR + 1) / 2);
-           if (NR % 2) print v[m]; else print (v[m] + v[m + 1]) / 2 }'
+# bm_cv <program> <benchmark name>: the coefficient of variation of its real time, in %.
+bm_cv() {
+  awk -v want="\"$2/real_time_cv\"," '
+    $1 == "\"name\":" { hit = ($2 == want) }
+    hit && $1 == "\"real_time\":" { v = $2; sub(/,$/, "", v); printf "%.0f%%", v * 100; exit }
+  ' "$raw/$1.json"
 }
 
-# calc <awk expression>: evaluates with awk, printed with printf format $2 (default %.0f).
+# tbl_values <name> <key>: the values of key=value over the runs' "result" lines, sorted.
+tbl_values() { grep '^result' "$raw/$1.txt" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }' | sort -g; }
+# tbl <name> <key>: their median.
+tbl() {
+  tbl_values "$1" "$2" | awk '{ v[NR] = $1 } END { if (NR == 0) { print "nan"; exit } m = int((NR + 1) / 2);
+                                 if (NR % 2) print v[m]; else print (v[m] + v[m + 1]) / 2 }'
+}
+# tbl_spread <name> <key>: (max - min) / median, in %.
+tbl_spread() {
+  local median
+  median=$(tbl "$1" "$2")
+  tbl_values "$1" "$2" | awk -v m="$median" 'NR == 1 { lo = $1 } { hi = $1 }
+    END { if (m > 0) printf "%.0f%%", (hi - lo) / m * 100; else printf "n/a" }'
+}
+
+# calc <awk expression> [printf format, default %.0f]
 calc() { awk "BEGIN { printf \"${2:-%.0f}\", $1 }"; }
 met() { if awk "BEGIN { exit !($1) }"; then echo "yes"; else echo "**no**"; fi; }
+M() { calc "$1 / 1e6" "%.2f"; }
+row() { echo "| $1 | $2 | $3 | $4 | $5 | $6 |"; }  # metric, median, spread, target, met?, Erlang
 
-rt_round=$(bm runtime_bench bm_send_receive_round_trip/iterations:2000000 real_time)
-call_proc=$(bm gen_server_bench bm_call_from_process/default_timeout:1/iterations:1000000 real_time)
-call_proc_inf=$(bm gen_server_bench bm_call_from_process/default_timeout:0/iterations:1000000 real_time)
-call_thread=$(bm gen_server_bench bm_call_from_thread/iterations:200000 real_time)
-cast_p1=$(bm gen_server_bench bm_cast_from_processes/senders:1/iterations:4000000 items_per_second)
-cast_p2=$(bm gen_server_bench bm_cast_from_processes/senders:2/iterations:4000000 items_per_second)
-cast_t1=$(bm gen_server_bench bm_cast_from_threads/senders:1/iterations:4000000 items_per_second)
-cast_t2=$(bm gen_server_bench bm_cast_from_threads/senders:2/iterations:4000000 items_per_second)
-spawn1=$(bm runtime_bench bm_spawn_exit/spawner_processes:1/iterations:2000000 items_per_second)
-spawn2=$(bm runtime_bench bm_spawn_exit/spawner_processes:2/iterations:2000000 items_per_second)
-spawn_out=$(bm runtime_bench bm_spawn_exit_from_outside/iterations:1000000 items_per_second)
-skynet=$(bm runtime_bench bm_skynet/iterations:1 real_time)
+rb=runtime_bench
+gb=gen_server_bench
+n_round=bm_send_receive_round_trip/iterations:2000000
+n_call=bm_call_from_process/default_timeout:1/iterations:1000000
+n_call_inf=bm_call_from_process/default_timeout:0/iterations:1000000
+n_call_thread=bm_call_from_thread/iterations:200000
+n_cast_p1=bm_cast_from_processes/senders:1/iterations:4000000
+n_cast_p2=bm_cast_from_processes/senders:2/iterations:4000000
+n_cast_t1=bm_cast_from_threads/senders:1/iterations:4000000
+n_cast_t2=bm_cast_from_threads/senders:2/iterations:4000000
+n_spawn1=bm_spawn_exit/spawner_processes:1/iterations:2000000
+n_spawn2=bm_spawn_exit/spawner_processes:2/iterations:2000000
+n_spawn_out=bm_spawn_exit_from_outside/iterations:1000000
+n_skynet=bm_skynet/iterations:1
+n_timer=bm_timer_start_cancel/iterations:1000000
+
+rt_round=$(bm $rb $n_round real_time)
+call_proc=$(bm $gb $n_call real_time)
+call_proc_inf=$(bm $gb $n_call_inf real_time)
+call_thread=$(bm $gb $n_call_thread real_time)
+cast_p1=$(bm $gb $n_cast_p1 items_per_second)
+cast_p2=$(bm $gb $n_cast_p2 items_per_second)
+cast_t1=$(bm $gb $n_cast_t1 items_per_second)
+cast_t2=$(bm $gb $n_cast_t2 items_per_second)
+spawn1=$(bm $rb $n_spawn1 items_per_second)
+spawn2=$(bm $rb $n_spawn2 items_per_second)
+spawn_out=$(bm $rb $n_spawn_out items_per_second)
+skynet=$(bm $rb $n_skynet real_time)
+timer=$(bm $rb $n_timer real_time)
 mem_bare=$(tbl memory_bare bytes_per_process)
 mem_server=$(tbl memory_server bytes_per_process)
 
@@ -94,42 +142,68 @@ erl_call_ns=1300
 erl_spawn_per_s=600000
 erl_bytes=2600
 
-M() { calc "$1 / 1e6" "%.2f"; }
-
 {
   echo "Produced by \`scripts/bench.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') at commit" \
     "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- include src || echo ' (with uncommitted library changes)'):"
-  echo "$reps repetitions of each Google Benchmark (\`--benchmark_repetitions=$reps\`, medians shown) and"
-  echo "$reps fresh runs of each \`runtime_memory_table\` configuration (medians shown). Every runtime is"
+  echo "$reps repetitions of each Google Benchmark (\`--benchmark_repetitions=$reps\`) and $reps fresh runs"
+  echo "of each \`runtime_memory_table\` configuration; medians shown. Spread: the coefficient of"
+  echo "variation over the repetitions, or (max - min) / median over the runs. Every runtime is"
   echo "\`peeper::runtime{runtime_options{.threads = 2}}\`. Machine: $(nproc) × $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)," \
     "$(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r);" \
-    "load average $load_before before, $load_after after."
+    "load average (1, 5, 15 min) $load_at_start before the build, $load_before after it, $load_after at the end."
   echo
-  echo "| Metric | Median | Target | Met? | Erlang/OTP 25 here |"
-  echo "|---|---|---|---|---|"
-  echo "| call round trip, process → GenServer (\`co_await async_call\`, default 5 s timeout) | $(calc "$call_proc") ns | ≤ 200 ns | $(met "$call_proc <= 200") | 1.3 µs: $(calc "$erl_call_ns / $call_proc" "%.1f")× faster |"
-  echo "| call round trip, process → GenServer (\`async_call(..., infinity)\`: no timer) | $(calc "$call_proc_inf") ns | ≤ 200 ns | $(met "$call_proc_inf <= 200") | $(calc "$erl_call_ns / $call_proc_inf" "%.1f")× faster |"
-  echo "| send/receive round trip between two coroutine processes | $(calc "$rt_round") ns | ≤ 200 ns | $(met "$rt_round <= 200") | |"
-  echo "| call from an outside thread (\`peeper::call\`) | $(calc "$call_thread / 1000" "%.1f") µs | ≤ 5 µs | $(met "$call_thread <= 5000") | |"
-  echo "| casts to one server, 1 sender process, to completion | $(M "$cast_p1") M/s | ≥ 20 M/s | $(met "$cast_p1 >= 20e6") | |"
-  echo "| casts to one server, 1 outside thread, to completion | $(M "$cast_t1") M/s | ≥ 20 M/s | $(met "$cast_t1 >= 20e6") | |"
-  echo "| casts to one server, 2 sender processes, to completion | $(M "$cast_p2") M/s | report | | |"
-  echo "| casts to one server, 2 outside threads, to completion | $(M "$cast_t2") M/s | report | | |"
-  echo "| spawn + exit, 1 spawning process (until all exited) | $(M "$spawn1") M/s | ≥ 5 M/s | $(met "$spawn1 >= 5e6") | 0.6 M/s: $(calc "$spawn1 / $erl_spawn_per_s" "%.1f")× faster |"
-  echo "| spawn + exit, 2 spawning processes | $(M "$spawn2") M/s | report | | |"
-  echo "| spawn + exit, spawned from an outside thread | $(M "$spawn_out") M/s | report | | |"
-  echo "| memory per idle process: coroutine blocked in \`receive()\` (RSS growth / 1 M) | $mem_bare B | ≤ 256 B | $(met "$mem_bare <= 256") | 2.6 KB: $(calc "$erl_bytes / $mem_bare" "%.1f")× smaller |"
-  echo "| memory per idle process: GenServer, empty state (RSS growth / 1 M) | $mem_server B | ≤ 256 B | $(met "$mem_server <= 256") | $(calc "$erl_bytes / $mem_server" "%.1f")× smaller |"
+  row "Metric" "Median" "Spread" "Target" "Met?" "Erlang/OTP 25 here"
+  row "---" "---" "---" "---" "---" "---"
+  row "call round trip, process → GenServer (\`co_await async_call\`, default 5 s timeout)" \
+    "$(calc "$call_proc") ns" "$(bm_cv $gb $n_call)" "≤ 200 ns" "$(met "$call_proc <= 200")" \
+    "1.3 µs: $(calc "$erl_call_ns / $call_proc" "%.1f")× faster"
+  row "... of which: a 5 s timer started and cancelled by a process (\`send_after\` + \`cancel_timer\`)" \
+    "$(calc "$timer") ns" "$(bm_cv $rb $n_timer)" "report" "" ""
+  row "call round trip, process → GenServer (\`async_call(..., infinity)\`: no timer)" \
+    "$(calc "$call_proc_inf") ns" "$(bm_cv $gb $n_call_inf)" "≤ 200 ns" "$(met "$call_proc_inf <= 200")" \
+    "$(calc "$erl_call_ns / $call_proc_inf" "%.1f")× faster"
+  row "send/receive round trip between two coroutine processes" "$(calc "$rt_round") ns" \
+    "$(bm_cv $rb $n_round)" "≤ 200 ns" "$(met "$rt_round <= 200")" ""
+  row "call from an outside thread (\`peeper::call\`)" "$(calc "$call_thread / 1000" "%.1f") µs" \
+    "$(bm_cv $gb $n_call_thread)" "≤ 5 µs" "$(met "$call_thread <= 5000")" ""
+  row "casts to one server, 1 sender process, to completion" "$(M "$cast_p1") M/s" \
+    "$(bm_cv $gb $n_cast_p1)" "≥ 20 M/s" "$(met "$cast_p1 >= 20e6")" ""
+  row "casts to one server, 1 outside thread, to completion" "$(M "$cast_t1") M/s" \
+    "$(bm_cv $gb $n_cast_t1)" "≥ 20 M/s" "$(met "$cast_t1 >= 20e6")" ""
+  row "casts to one server, 2 sender processes, to completion" "$(M "$cast_p2") M/s" \
+    "$(bm_cv $gb $n_cast_p2)" "report" "" ""
+  row "casts to one server, 2 outside threads, to completion" "$(M "$cast_t2") M/s" \
+    "$(bm_cv $gb $n_cast_t2)" "report" "" ""
+  row "spawn + exit, 1 spawning process (until all exited)" "$(M "$spawn1") M/s" \
+    "$(bm_cv $rb $n_spawn1)" "≥ 5 M/s" "$(met "$spawn1 >= 5e6")" \
+    "0.6 M/s: $(calc "$spawn1 / $erl_spawn_per_s" "%.1f")× faster"
+  row "spawn + exit, 2 spawning processes" "$(M "$spawn2") M/s" "$(bm_cv $rb $n_spawn2)" "report" "" ""
+  row "spawn + exit, spawned from an outside thread" "$(M "$spawn_out") M/s" "$(bm_cv $rb $n_spawn_out)" \
+    "report" "" ""
+  row "memory per idle process: coroutine blocked in \`receive()\` (RSS growth / 1 M)" "$mem_bare B" \
+    "$(tbl_spread memory_bare bytes_per_process)" "≤ 256 B" "$(met "$mem_bare <= 256")" \
+    "2.6 KB: $(calc "$erl_bytes / $mem_bare" "%.1f")× smaller"
+  row "memory per idle process: GenServer, empty state (RSS growth / 1 M)" "$mem_server B" \
+    "$(tbl_spread memory_server bytes_per_process)" "≤ 256 B" "$(met "$mem_server <= 256")" \
+    "$(calc "$erl_bytes / $mem_server" "%.1f")× smaller"
   for kind in bare server; do
-    if [[ $kind == bare ]]; then what="1 M coroutine processes alive, each pinged once (send + reply)"; else
-      what="1 M GenServers alive, each called once (\`async_call\`)"; fi
+    if [[ $kind == bare ]]; then
+      what="1 M coroutine processes alive, each pinged once (send + reply)"
+    else
+      what="1 M GenServers alive, each called once (\`async_call\`)"
+    fi
     peak=$(tbl "ping_$kind" peak_rss_mb)
-    echo "| $what: peak RSS | $(calc "$peak") MB | ≤ 1 GB | $(met "$peak <= 1000") | |"
-    echo "| ... time to create them, one creator process | $(tbl "ping_$kind" create_s) s | report | | |"
-    echo "| ... time to ping each once, in turn, from one process | $(tbl "ping_$kind" ping_s) s | report | | |"
-    echo "| ... time to shut the runtime down | $(tbl "ping_$kind" shutdown_s) s | report | | |"
+    row "$what: peak RSS" "$(calc "$peak") MB" "$(tbl_spread "ping_$kind" peak_rss_mb)" "≤ 1 GB" \
+      "$(met "$peak <= 1000")" ""
+    row "... time to create them, from one process" "$(tbl "ping_$kind" create_s) s" \
+      "$(tbl_spread "ping_$kind" create_s)" "report" "" ""
+    row "... time to ping each once, in turn, from one process" "$(tbl "ping_$kind" ping_s) s" \
+      "$(tbl_spread "ping_$kind" ping_s)" "report" "" ""
+    row "... time to shut the runtime down" "$(tbl "ping_$kind" shutdown_s) s" \
+      "$(tbl_spread "ping_$kind" shutdown_s)" "report" "" ""
   done
-  echo "| skynet, 1,111,111 processes (1 M leaves) | $(calc "$skynet") ms | report | | ≈ 1 s: $(calc "1000 / $skynet" "%.1f")× faster |"
+  row "skynet, 1,111,111 processes (1 M leaves)" "$(calc "$skynet") ms" "$(bm_cv $rb $n_skynet)" "report" "" \
+    "≈ 1 s: $(calc "1000 / $skynet" "%.1f")× faster"
   echo
   echo "What the rows measure (sources: \`bench/runtime_bench.cpp\`, \`bench/gen_server_bench.cpp\`,"
   echo "\`bench/runtime_memory_table.cpp\`):"
