@@ -11,7 +11,8 @@
 # build/release/bench-results/; PEEPER_BENCH_REPORT_ONLY=1 skips the build and
 # the runs and rewrites the section from those outputs. Takes about 5 minutes
 # on 2 cores; run it on an otherwise idle machine (the section records the
-# load average).
+# load average; on a shared machine, `nice -n -15 scripts/bench.sh` as root
+# keeps other jobs from skewing the figures, and the section records the niceness).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -35,6 +36,7 @@ table_runs() {  # name, then runtime_memory_table's arguments: one fresh process
 
 measure() {
   echo "$reps" >"$raw/repetitions"
+  nice >"$raw/niceness"
   cut -d' ' -f1-3 /proc/loadavg >"$raw/load_before"
   for program in runtime_bench gen_server_bench; do
     echo "== $program (${reps} repetitions)"
@@ -62,6 +64,7 @@ if [[ ${PEEPER_BENCH_REPORT_ONLY:-0} != 1 ]]; then
   measure
 fi
 reps=$(cat "$raw/repetitions")
+niceness=$(cat "$raw/niceness")
 load_at_start=$(cat "$raw/load_at_start")
 load_before=$(cat "$raw/load_before")
 load_after=$(cat "$raw/load_after")
@@ -150,7 +153,8 @@ erl_bytes=2600
   echo "variation over the repetitions, or (max - min) / median over the runs. Every runtime is"
   echo "\`peeper::runtime{runtime_options{.threads = 2}}\`. Machine: $(nproc) × $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)," \
     "$(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r);" \
-    "load average (1, 5, 15 min) $load_at_start before the build, $load_before after it, $load_after at the end."
+    "load average (1, 5, 15 min) $load_at_start before the build, $load_before after it, $load_after at the end;" \
+    "niceness $niceness."
   echo
   row "Metric" "Median" "Spread" "Target" "Met?" "Erlang/OTP 25 here"
   row "---" "---" "---" "---" "---" "---"
