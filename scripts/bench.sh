@@ -151,10 +151,11 @@ erl_bytes=2600
   echo "$reps repetitions of each Google Benchmark (\`--benchmark_repetitions=$reps\`) and $reps fresh runs"
   echo "of each \`runtime_memory_table\` configuration; medians shown. Spread: the coefficient of"
   echo "variation over the repetitions, or (max - min) / median over the runs. Every runtime is"
-  echo "\`peeper::runtime{runtime_options{.threads = 2}}\`. Machine: $(nproc) × $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)," \
-    "$(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r);" \
-    "load average (1, 5, 15 min) $load_at_start before the build, $load_before after it, $load_after at the end;" \
-    "niceness $niceness."
+  echo "\`peeper::runtime{runtime_options{.threads = 2}}\`."
+  echo "Machine: $(nproc) × $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)," \
+    "$(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)."
+  echo "Load average (1, 5, 15 min): $load_at_start before the build, $load_before after it,"
+  echo "$load_after at the end; niceness $niceness."
   echo
   row "Metric" "Median" "Spread" "Target" "Met?" "Erlang/OTP 25 here"
   row "---" "---" "---" "---" "---" "---"
