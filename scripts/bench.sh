@@ -36,6 +36,7 @@ table_runs() {  # name, then runtime_memory_table's arguments: one fresh process
 
 measure() {
   echo "$reps" >"$raw/repetitions"
+  date -u '+%Y-%m-%d %H:%M UTC' >"$raw/date"
   nice >"$raw/niceness"
   cut -d' ' -f1-3 /proc/loadavg >"$raw/load_before"
   for program in runtime_bench gen_server_bench; do
@@ -65,6 +66,7 @@ if [[ ${PEEPER_BENCH_REPORT_ONLY:-0} != 1 ]]; then
 fi
 reps=$(cat "$raw/repetitions")
 niceness=$(cat "$raw/niceness")
+run_date=$(cat "$raw/date")
 load_at_start=$(cat "$raw/load_at_start")
 load_before=$(cat "$raw/load_before")
 load_after=$(cat "$raw/load_after")
@@ -146,7 +148,7 @@ erl_spawn_per_s=600000
 erl_bytes=2600
 
 {
-  echo "Produced by \`scripts/bench.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') at commit" \
+  echo "Produced by \`scripts/bench.sh\` on $run_date at commit" \
     "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- include src || echo ' (with uncommitted library changes)'):"
   echo "$reps repetitions of each Google Benchmark (\`--benchmark_repetitions=$reps\`) and $reps fresh runs"
   echo "of each \`runtime_memory_table\` configuration; medians shown. Spread: the coefficient of"
