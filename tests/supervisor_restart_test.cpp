@@ -183,3 +183,28 @@ TEST_F(restart_test, significant_children_stopped_by_the_supervisor_do_not_count
 }
 
 }  // namespace sup_test
+
+namespace sup_test {
+
+// Threaded: children crashed concurrently from an outside thread are all
+// restarted; a tree then stops cleanly (a TSan workout).
+TEST(supervisor_threaded_test, concurrent_crashes_are_all_restarted) {
+  quiet_log quiet;
+  peeper::runtime rt({.threads = 2});
+  auto log = std::make_shared<event_log>();
+  std::vector<peeper::child_spec> children;
+  for (int i = 0; i < 20; ++i) children.push_back(worker_child("w", log));
+  for (int i = 0; i < 20; ++i) children[i].id = "w" + std::to_string(i);
+  auto sub = peeper::supervisor::spec("sub", children, {.max_restarts = 100});
+  auto top =
+      peeper::supervisor::start(rt, {sub}, {.strategy = peeper::strategy::one_for_all}).process();
+  pid s = child_pid(top, "sub");
+  for (const auto& c : peeper::supervisor::which_children(s))
+    peeper::exit(c.process, exit_reason::kill());
+  ASSERT_TRUE(log->wait_count("start w", 40));
+  peeper::supervisor::stop(top);
+  EXPECT_FALSE(peeper::is_alive(s));
+  EXPECT_EQ(log->count("stop w"), 20U);
+}
+
+}  // namespace sup_test

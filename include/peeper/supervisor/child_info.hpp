@@ -11,9 +11,9 @@ namespace peeper {
 
 struct child_info {
   /// The spec's id; empty for dynamic children.
-  std::string id;
+  std::string id{};
   /// The running process; null if not running (or being restarted).
-  pid process;
+  pid process{};
   /// True while the supervisor retries a restart that failed.
   bool restarting = false;
   child_type type = child_type::worker;

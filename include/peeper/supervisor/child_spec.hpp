@@ -73,17 +73,17 @@ shutdown_t default_shutdown(child_type type) noexcept;
 
 struct child_spec {
   /// Unique among the supervisor's children, not empty.
-  std::string id;
+  std::string id{};
   /// Runs inside the supervisor process and must start the child linked to
   /// it (the calling process), e.g. `co_return co_await start_link<Impl>(arg);`,
   /// returning its outcome: ok (the child's pid), start_errc::ignored (no
   /// process: the spec is kept, without a pid, as OTP's `ignore`), or an
   /// error. An exception escaping it counts as a failed start. The supervisor
   /// waits for it (and handles nothing else meanwhile), as OTP's does.
-  std::function<task<start_outcome>()> start;
+  std::function<task<start_outcome>()> start{};
   restart_type restart = restart_type::permanent;
   /// Empty: default_shutdown(type).
-  std::optional<shutdown_t> shutdown;
+  std::optional<shutdown_t> shutdown{};
   child_type type = child_type::worker;
   /// With auto_shutdown any_significant / all_significant: this child ending
   /// by itself (not restarted) shuts the supervisor down. Never permanent.

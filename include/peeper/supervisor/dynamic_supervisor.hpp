@@ -42,9 +42,9 @@ struct options {
   std::chrono::milliseconds max_seconds{5000};
   /// start_child fails with max_children once this many children exist
   /// (running or being restarted). Empty: no limit.
-  std::optional<std::size_t> max_children;
+  std::optional<std::size_t> max_children{};
   /// Passed to every child's start function.
-  std::vector<std::any> extra_arguments;
+  std::vector<std::any> extra_arguments{};
   /// As supervisor_flags::auto_shutdown (an addition to Elixir's options; OTP's
   /// simple_one_for_one has it): all_significant ends the supervisor when no
   /// significant child is left.
@@ -55,10 +55,10 @@ struct options {
 /// extra_arguments; must start the child linked to the calling process, as
 /// child_spec::start), and how to restart and stop it.
 struct child {
-  std::function<task<start_outcome>(const std::vector<std::any>& extra)> start;
+  std::function<task<start_outcome>(const std::vector<std::any>& extra)> start{};
   restart_type restart = restart_type::permanent;
   /// Empty: default_shutdown(type).
-  std::optional<shutdown_t> shutdown;
+  std::optional<shutdown_t> shutdown{};
   child_type type = child_type::worker;
   bool significant = false;
 };
