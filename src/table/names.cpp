@@ -24,9 +24,8 @@ struct name_hash {
 
 struct name_registry {
   std::mutex mutex;
-  std::unordered_map<const runtime_core*,
-                     std::unordered_map<std::string, std::weak_ptr<table_core>, name_hash,
-                                        std::equal_to<>>>
+  std::unordered_map<const runtime_core*, std::unordered_map<std::string, std::weak_ptr<table_core>,
+                                                             name_hash, std::equal_to<>>>
       by_runtime;
 };
 

@@ -1,10 +1,11 @@
 // Names of the table enums, and the shard count of a hash table.
+#include "peeper/table/options.hpp"
+
 #include <algorithm>
 #include <bit>
 
 #include "peeper/table/detail/hash_table.hpp"
 #include "peeper/table/errors.hpp"
-#include "peeper/table/options.hpp"
 
 namespace peeper {
 

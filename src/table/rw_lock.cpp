@@ -38,7 +38,10 @@ void backoff(unsigned& spins) noexcept {
 rw_lock::rw_lock() noexcept = default;
 rw_lock::~rw_lock() = default;
 
-void rw_lock::use_reader_slots() { slots_ = std::make_unique<reader_slot[]>(slot_count()); }
+void rw_lock::use_reader_slots() {
+  // NOLINTNEXTLINE(modernize-avoid-c-arrays): a fixed run of cache lines, sized once
+  slots_ = std::make_unique<reader_slot[]>(slot_count());
+}
 
 std::uint32_t rw_lock::this_thread_slot() noexcept {
   if (tl_slot == ~std::uint32_t{0}) {

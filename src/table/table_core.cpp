@@ -21,9 +21,7 @@
 
 namespace peeper::detail {
 
-std::string table_types::to_string() const {
-  return "<" + *key_name + ", " + *value_name + ">";
-}
+std::string table_types::to_string() const { return "<" + *key_name + ", " + *value_name + ">"; }
 
 void throw_unsupported_kind(table_kind kind, const table_types& types, const char* why) {
   throw table_error(table_errc::unsupported, std::string("make_table: a ") +
@@ -99,8 +97,8 @@ void table_core::give_away(const pid& to, std::any data) {
   std::unique_lock lock(meta_);
   if (deleted()) throw_deleted();
   if (me == nullptr || me->id() != owner_id_.load(std::memory_order_acquire)) {
-    fail(table_errc::not_owner, "give_away: " + describe() + " is owned by " +
-                                    owner_.to_string() + ", not by the caller");
+    fail(table_errc::not_owner,
+         "give_away: " + describe() + " is owned by " + owner_.to_string() + ", not by the caller");
   }
   if (!to) fail(table_errc::bad_target, "give_away: null pid");
   check_same_runtime(to, "give_away: the target");
@@ -120,8 +118,8 @@ void table_core::set_heir(const pid& heir, std::any data) {
   std::lock_guard lock(meta_);
   if (deleted()) throw_deleted();
   if (me == nullptr || me->id() != owner_id_.load(std::memory_order_acquire)) {
-    fail(table_errc::not_owner, "set_heir: " + describe() + " is owned by " +
-                                    owner_.to_string() + ", not by the caller");
+    fail(table_errc::not_owner,
+         "set_heir: " + describe() + " is owned by " + owner_.to_string() + ", not by the caller");
   }
   if (heir) check_same_runtime(heir, "set_heir: the heir");
   if (!heir || !is_alive(heir)) {
@@ -232,15 +230,13 @@ void table_core::deny(const char* what) const {
     owner = owner_;
   }
   const pid me = peeper::self();
-  fail(table_errc::access_denied,
-       std::string(what) + " denied: " + describe() + " is " + peeper::to_string(access_) +
-           " and the caller (" + (me ? me.to_string() : "no process") +
-           ") is not its owner " + owner.to_string());
+  fail(table_errc::access_denied, std::string(what) + " denied: " + describe() + " is " +
+                                      peeper::to_string(access_) + " and the caller (" +
+                                      (me ? me.to_string() : "no process") + ") is not its owner " +
+                                      owner.to_string());
 }
 
-void table_core::throw_deleted() const {
-  fail(table_errc::deleted, describe() + " is deleted");
-}
+void table_core::throw_deleted() const { fail(table_errc::deleted, describe() + " is deleted"); }
 
 void table_core::fail(table_errc code, const std::string& what) const {
   throw table_error(code, what);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <concepts>
 #include <optional>
 #include <stdexcept>
 
@@ -21,9 +22,15 @@
 
 namespace peeper {
 
+/// An init argument: anything but the options of layers above that have
+/// start functions of their own (they declare `using start_options_of_layer = void;`).
+template <class Arg>
+concept init_argument = !requires { typename std::decay_t<Arg>::start_options_of_layer; };
+
 struct start_options {
-  /// Registers the server under this name before init.
-  std::optional<peeper::name> name;
+  /// Registers the server under this name before init. (The `{}` lets
+  /// `{.init_timeout = t}` leave it out without a -Wextra warning.)
+  std::optional<peeper::name> name{};
   /// How long init may take; after it the process is killed.
   timeout_t init_timeout = infinity;
 };
@@ -94,6 +101,7 @@ class start_op {
  public:
   using factory = std::unique_ptr<behaviour> (*)(void* arg, const start_options&, pid, from);
   template <class Arg>
+    requires(!std::is_invocable_r_v<std::unique_ptr<behaviour>, std::decay_t<Arg>&, const start_options&, pid, from>)
   start_op(Arg&& arg, start_options opts, bool link)
       : opts_(std::move(opts)), link_(link) {
     make_ = [a = std::decay_t<Arg>(std::forward<Arg>(arg))](const start_options& o, pid parent,
@@ -101,6 +109,11 @@ class start_op {
       return make_server<Impl>(std::move(a), o, std::move(parent), std::move(ack));
     };
   }
+  /// Starts the behaviour `make` builds (for layers that run their own).
+  start_op(std::function<std::unique_ptr<behaviour>(const start_options&, pid, from)> make,
+           start_options opts, bool link)
+      : opts_(std::move(opts)), link_(link), make_(std::move(make)) {}
+
   bool await_ready() {
     process& me = current_or_throw("start_link");
     tag_ = ref::make().id();
@@ -120,7 +133,11 @@ class start_op {
   }
   start_result<Impl> await_resume() {
     if (stopping_) return start_result<Impl>(start_outcome(start_errc::stopping, exit_reason::shutdown(), {}));
-    return start_result<Impl>(to_outcome(child_, wait_->await_resume()));
+    envelope_ptr reply = wait_->await_resume();
+    // Timed out: the child is killed; unlinked first, as OTP does, so that
+    // killing it does not kill (or signal) the caller.
+    if (!reply && link_) peeper::unlink(child_);
+    return start_result<Impl>(to_outcome(child_, std::move(reply)));
   }
 
  private:
@@ -141,7 +158,7 @@ start_outcome blocking_start(runtime& rt, const std::function<std::unique_ptr<be
 /// Starts a server of type Impl with init argument `arg`, from a thread
 /// outside the runtime; blocks until init has finished. Not linked.
 /// Throws call_error(would_block) inside a process (use async_start).
-template <class Impl, class Arg>
+template <class Impl, init_argument Arg>
 start_result<Impl> start(runtime& rt, Arg&& arg, start_options opts = {}) {
   auto a = std::decay_t<Arg>(std::forward<Arg>(arg));
   return start_result<Impl>(detail::blocking_start(
@@ -151,13 +168,13 @@ start_result<Impl> start(runtime& rt, Arg&& arg, start_options opts = {}) {
 
 /// co_await start_link<Impl>(arg): starts a server linked to the calling
 /// process. Only inside a process (not_in_process otherwise).
-template <class Impl, class Arg>
+template <class Impl, init_argument Arg>
 detail::start_op<Impl> start_link(Arg&& arg, start_options opts = {}) {
   return detail::start_op<Impl>(std::forward<Arg>(arg), std::move(opts), true);
 }
 
 /// co_await async_start<Impl>(arg): as start_link, without the link.
-template <class Impl, class Arg>
+template <class Impl, init_argument Arg>
 detail::start_op<Impl> async_start(Arg&& arg, start_options opts = {}) {
   return detail::start_op<Impl>(std::forward<Arg>(arg), std::move(opts), false);
 }

@@ -32,8 +32,7 @@ class any_table {
   /// The null handle: names no table (operations throw table_error deleted).
   any_table() noexcept = default;
   /// For the library's own use.
-  explicit any_table(std::shared_ptr<detail::table_core> core) noexcept
-      : core_(std::move(core)) {}
+  explicit any_table(std::shared_ptr<detail::table_core> core) noexcept : core_(std::move(core)) {}
 
   /// False for the null handle.
   explicit operator bool() const noexcept { return static_cast<bool>(core_); }

@@ -28,7 +28,7 @@ concept ordered_key = requires(const K& a, const K& b) {
 
 template <class K>
 concept table_key = std::copy_constructible<K> && std::equality_comparable<K> &&
-                    (hashable_key<K> || ordered_key<K>);
+    (hashable_key<K> || ordered_key<K>);
 
 template <class V>
 concept table_value = std::copy_constructible<V> && std::is_move_assignable_v<V>;

@@ -43,8 +43,7 @@ const char* to_string(table_errc code) noexcept;
 /// Thrown by table operations; code() says why, what() says it in words.
 class table_error : public std::runtime_error {
  public:
-  table_error(table_errc code, const std::string& what)
-      : std::runtime_error(what), code_(code) {}
+  table_error(table_errc code, const std::string& what) : std::runtime_error(what), code_(code) {}
   [[nodiscard]] table_errc code() const noexcept { return code_; }
 
  private:

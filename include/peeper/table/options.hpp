@@ -28,8 +28,8 @@ enum class table_access : unsigned char {
 /// The process that inherits a table when its owner dies, and what it is
 /// told (table_transfer::data). A null pid means no heir.
 struct table_heir {
-  pid process;
-  std::any data;
+  pid process{};
+  std::any data{};
 };
 
 struct table_options {
@@ -38,9 +38,9 @@ struct table_options {
   table_access access = table_access::protected_;
   /// Empty: unnamed. Otherwise unique among the live tables of the runtime,
   /// and find_table resolves it while the table lives.
-  std::string name;
+  std::string name{};
   /// Inherits the table when the owner dies (a dead heir counts as none).
-  table_heir heir;
+  table_heir heir{};
   /// Reader slots per lock (one cache line per scheduler thread): readers of
   /// the same shard, or of an ordered_set, do not contend with each other;
   /// writes cost more (they wait for every slot). For read-mostly tables.

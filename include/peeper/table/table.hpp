@@ -88,9 +88,7 @@ class table : public any_table {
   bool erase(const K& key) const { return store().erase(key); }
   /// Removes the object (key, value): every copy of it in a duplicate_bag.
   /// Returns false if there was none.
-  bool erase_object(const K& key, const V& value) const
-    requires std::equality_comparable<V>
-  {
+  bool erase_object(const K& key, const V& value) const requires std::equality_comparable<V> {
     return store().erase_object(key, value);
   }
   /// Removes the key and returns its values (empty if it was absent).
@@ -101,9 +99,7 @@ class table : public any_table {
   /// Sets and ordered_sets: adds `increment` to the key's value and returns
   /// the new value, atomically (integers wrap around). Throws table_error
   /// bad_key if the key is absent, unsupported for a bag kind.
-  V update_counter(const K& key, V increment) const
-    requires counter_value<V>
-  {
+  V update_counter(const K& key, V increment) const requires counter_value<V> {
     V result{};
     if (!store().modify(
             key, nullptr, [&](V& v) { result = v = add(v, increment); }, false)) {
@@ -112,11 +108,10 @@ class table : public any_table {
     return result;
   }
   /// As above, but an absent key is first inserted with `initial`.
-  V update_counter(const K& key, V increment, V initial) const
-    requires counter_value<V>
-  {
+  V update_counter(const K& key, V increment, V initial) const requires counter_value<V> {
     V result{};
-    store().modify(key, &initial, [&](V& v) { result = v = add(v, increment); }, false);
+    store().modify(
+        key, &initial, [&](V& v) { result = v = add(v, increment); }, false);
     return result;
   }
   /// Sets and ordered_sets: runs fn(V&) on the key's value under the key's
@@ -126,13 +121,15 @@ class table : public any_table {
   /// Throws table_error unsupported for a bag kind.
   template <std::invocable<V&> F>
   bool update(const K& key, F&& fn) const {
-    return store().modify(key, nullptr, [&](V& v) { fn(v); }, true);
+    return store().modify(
+        key, nullptr, [&](V& v) { fn(v); }, true);
   }
   /// As update, but an absent key is first given a copy of `initial` (fn
   /// then runs on it), so fn always runs.
   template <std::invocable<V&> F>
   void upsert(const K& key, const V& initial, F&& fn) const {
-    store().modify(key, &initial, [&](V& v) { fn(v); }, true);
+    store().modify(
+        key, &initial, [&](V& v) { fn(v); }, true);
   }
 
   /// Removes every object for which pred(key, value) is true, atomically.
@@ -209,9 +206,9 @@ template <table_key K, table_value V>
 table<K, V> table_cast(const any_table& t) {
   if (!t) throw table_error(table_errc::deleted, "table_cast: null table handle");
   if (!t.holds<K, V>()) {
-    t.core_ptr()->fail(table_errc::bad_type,
-                       "table_cast: the table holds " + t.core_ptr()->types().to_string() +
-                           ", not " + detail::table_types::of<K, V>().to_string());
+    t.core_ptr()->fail(table_errc::bad_type, "table_cast: the table holds " +
+                                                 t.core_ptr()->types().to_string() + ", not " +
+                                                 detail::table_types::of<K, V>().to_string());
   }
   return table<K, V>(std::static_pointer_cast<detail::table_store<K, V>>(t.core_ptr()));
 }

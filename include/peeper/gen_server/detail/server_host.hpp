@@ -117,19 +117,25 @@ class server_host : public server_host_base {
   template <class Msg>
   void on_call(Msg&& m, from f) {
     using T = call_traits<Impl, Msg>;
+    // A coroutine handle_call may take its `from` by reference and use it
+    // after an await: the host keeps it until the callback ends.
+    call_from_ = std::move(f);
     try {
-      auto&& r = T::invoke(impl_, std::move(m), f, *state_);
+      auto&& r = T::invoke(impl_, std::move(m), call_from_, *state_);
       using R = std::decay_t<decltype(r)>;
       if constexpr (task_value<R>::is_task) {
         using V = typename task_value<R>::type;
-        run_async<V>(std::move(r), [f](server_host& h, V v) {
-          h.template finish_call<T::mutates>(typename call_norm<V>::type(std::move(v)), f);
-        }, f);
+        run_async<V>(std::move(r), [](server_host& h, V v) {
+          const from done = std::exchange(h.call_from_, from());
+          h.template finish_call<T::mutates>(typename call_norm<V>::type(std::move(v)), done);
+        }, call_from_);
       } else {
-        finish_call<T::mutates>(typename call_norm<R>::type(std::move(r)), f);
+        const from done = std::exchange(call_from_, from());
+        finish_call<T::mutates>(typename call_norm<R>::type(std::move(r)), done);
       }
     } catch (...) {
-      crash(std::current_exception(), &f);
+      const from failed = std::exchange(call_from_, from());
+      crash(std::current_exception(), &failed);
     }
   }
 
@@ -225,9 +231,14 @@ class server_host : public server_host_base {
     }
     state_ = std::move(*r.state());
     committed();
+    ack_ok();
+    after_callback(r.next());
+  }
+
+  /// Tells the starter that init succeeded.
+  void ack_ok() {
     start_ack_.reply(start_reply{});
     start_ack_ = from();
-    after_callback(r.next());
   }
 
   void ack_failure(start_errc code, exit_reason reason, pid existing = {}) {
@@ -272,6 +283,7 @@ class server_host : public server_host_base {
 
   template <bool Mutates, class C>
   void finish_cast(cast_result<C>&& r) {
+    info_ = message();  // the callback is done with it
     if constexpr (Mutates) committed();
     if (r.stop_reason()) {
       stop_with(std::move(*r.stop_reason()));
@@ -309,7 +321,9 @@ class server_host : public server_host_base {
         return;
       }
       if constexpr (info_traits<Impl>::defined) {
-        auto&& r = info_traits<Impl>::invoke(impl_, m, *state_);
+        // Kept by the host: a coroutine handle_info may use it after an await.
+        info_ = std::move(m);
+        auto&& r = info_traits<Impl>::invoke(impl_, info_, *state_);
         finish_any<info_traits<Impl>::mutates>(std::move(r));
       } else {
         logger().warn("server {} received an unexpected {} (no handle_info): dropped",
@@ -388,6 +402,8 @@ class server_host : public server_host_base {
 
   from start_ack_;
   from stop_from_;
+  from call_from_;  // the call being handled
+  message info_;    // the message handle_info is handling
   std::coroutine_handle<> root_;
   ref idle_timer_;
   std::uint64_t idle_gen_ = 0;

@@ -1,5 +1,5 @@
 // set, bag and duplicate_bag: a hash table split into cache-line-aligned
-// shards, each a std::unordered_map under its own reader-writer lock.
+// shards, each an open-addressing flat_map under its own reader-writer lock.
 //
 // A single-key operation locks the key's shard only, so operations on keys
 // of different shards never wait for each other and readers of one shard
@@ -16,10 +16,10 @@
 #include <bit>
 #include <cstdint>
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
 #include "peeper/table/concepts.hpp"
+#include "peeper/table/detail/flat_map.hpp"
 #include "peeper/table/detail/rw_lock.hpp"
 #include "peeper/table/detail/table_store.hpp"
 
@@ -32,7 +32,7 @@ template <class K, class V, bool Multi>
 class hash_table final : public table_store<K, V> {
   using base = table_store<K, V>;
   using slot = std::conditional_t<Multi, std::vector<V>, V>;
-  using map = std::unordered_map<K, slot>;
+  using map = flat_map<K, slot>;
   using pred_ref = function_ref<bool(const K&, const V&)>;
 
  public:
@@ -105,15 +105,15 @@ class hash_table final : public table_store<K, V> {
       shard& s = shard_of(key);
       write_guard g(s.lock);
       this->check_live();
-      auto it = s.items.find(key);
-      if (it == s.items.end()) return false;
+      auto* e = s.items.find(key);
+      if (e == nullptr) return false;
       if constexpr (Multi) {
-        auto removed = std::erase(it->second, value);
-        if (it->second.empty()) s.items.erase(it);
+        auto removed = std::erase(e->second, value);
+        if (e->second.empty()) s.items.erase(key);
         return removed > 0;
       } else {
-        if (!(it->second == value)) return false;
-        s.items.erase(it);
+        if (!(e->second == value)) return false;
+        s.items.erase(key);
         return true;
       }
     } else {
@@ -126,13 +126,13 @@ class hash_table final : public table_store<K, V> {
     shard& s = shard_of(key);
     write_guard g(s.lock);
     this->check_live();
-    auto node = s.items.extract(key);
+    auto taken = s.items.take(key);
     std::vector<V> out;
-    if (node.empty()) return out;
+    if (!taken) return out;
     if constexpr (Multi) {
-      out = std::move(node.mapped());
+      out = std::move(*taken);
     } else {
-      out.push_back(std::move(node.mapped()));
+      out.push_back(std::move(*taken));
     }
     return out;
   }
@@ -145,20 +145,20 @@ class hash_table final : public table_store<K, V> {
       shard& s = shard_of(key);
       write_guard g(s.lock);
       this->check_live();
-      auto it = s.items.find(key);
-      if (it == s.items.end()) {
+      auto* e = s.items.find(key);
+      if (e == nullptr) {
         if (init == nullptr) return false;
         V value = *init;
         fn(value);
-        s.items.emplace(key, std::move(value));
+        s.items.insert_or_assign(key, std::move(value));
         return true;
       }
       if (copy) {
-        V value = it->second;
+        V value = e->second;
         fn(value);
-        it->second = std::move(value);
+        e->second = std::move(value);
       } else {
-        fn(it->second);
+        fn(e->second);
       }
       return true;
     }
@@ -176,20 +176,21 @@ class hash_table final : public table_store<K, V> {
     locked<true> g(*this, all_shards());
     this->check_live();
     std::size_t removed = 0;
+    std::vector<K> doomed;
     for (std::size_t i = 0; i < count_; ++i) {
       map& items = shards_[i].items;
-      for (auto it = items.begin(); it != items.end();) {
+      items.for_each([&](typename map::entry& e) {
         if constexpr (Multi) {
-          const K& k = it->first;
-          removed += std::erase_if(it->second, [&](const V& v) { return pred(k, v); });
-          it = it->second.empty() ? items.erase(it) : std::next(it);
-        } else if (pred(it->first, it->second)) {
-          it = items.erase(it);
+          const K& k = e.first;
+          removed += std::erase_if(e.second, [&](const V& v) { return pred(k, v); });
+          if (e.second.empty()) doomed.push_back(k);
+        } else if (pred(e.first, e.second)) {
+          doomed.push_back(e.first);
           ++removed;
-        } else {
-          ++it;
         }
-      }
+      });
+      for (const K& k : doomed) items.erase(k);
+      doomed.clear();
     }
     return removed;
   }
@@ -200,12 +201,12 @@ class hash_table final : public table_store<K, V> {
     const shard& s = shard_of(key);
     read_guard g(s.lock);
     this->check_live();
-    auto it = s.items.find(key);
-    if (it == s.items.end()) return {};
+    const auto* e = s.items.find(key);
+    if (e == nullptr) return {};
     if constexpr (Multi) {
-      return it->second;
+      return e->second;
     } else {
-      return {it->second};
+      return {e->second};
     }
   }
 
@@ -214,12 +215,12 @@ class hash_table final : public table_store<K, V> {
     const shard& s = shard_of(key);
     read_guard g(s.lock);
     this->check_live();
-    auto it = s.items.find(key);
-    if (it == s.items.end()) return std::nullopt;
+    const auto* e = s.items.find(key);
+    if (e == nullptr) return std::nullopt;
     if constexpr (Multi) {
-      return it->second.front();
+      return e->second.front();
     } else {
-      return it->second;
+      return e->second;
     }
   }
 
@@ -228,12 +229,12 @@ class hash_table final : public table_store<K, V> {
     const shard& s = shard_of(key);
     read_guard g(s.lock);
     this->check_live();
-    auto it = s.items.find(key);
-    if (it == s.items.end()) return false;
+    const auto* e = s.items.find(key);
+    if (e == nullptr) return false;
     if constexpr (Multi) {
-      for (const V& v : it->second) fn(v);
+      for (const V& v : e->second) fn(v);
     } else {
-      fn(it->second);
+      fn(e->second);
     }
     return true;
   }
@@ -251,10 +252,10 @@ class hash_table final : public table_store<K, V> {
     const shard& s = shard_of(key);
     read_guard g(s.lock);
     this->check_live();
-    auto it = s.items.find(key);
-    if (it == s.items.end()) return 0;
+    const auto* e = s.items.find(key);
+    if (e == nullptr) return 0;
     if constexpr (Multi) {
-      return it->second.size();
+      return e->second.size();
     } else {
       return 1;
     }
@@ -266,7 +267,7 @@ class hash_table final : public table_store<K, V> {
     std::size_t n = 0;
     for (std::size_t i = 0; i < count_; ++i) {
       if constexpr (Multi) {
-        for (const auto& kv : shards_[i].items) n += kv.second.size();
+        shards_[i].items.for_each([&](const auto& e) { n += e.second.size(); });
       } else {
         n += shards_[i].items.size();
       }
@@ -280,15 +281,15 @@ class hash_table final : public table_store<K, V> {
     this->check_live();
     std::vector<object> out;
     for (std::size_t i = 0; i < count_; ++i) {
-      for (const auto& [k, slot_value] : shards_[i].items) {
+      shards_[i].items.for_each([&](const auto& e) {
         if constexpr (Multi) {
-          for (const V& v : slot_value) {
-            if (pred(k, v)) out.emplace_back(k, v);
+          for (const V& v : e.second) {
+            if (pred(e.first, v)) out.emplace_back(e.first, v);
           }
-        } else if (pred(k, slot_value)) {
-          out.emplace_back(k, slot_value);
+        } else if (pred(e.first, e.second)) {
+          out.emplace_back(e.first, e.second);
         }
-      }
+      });
     }
     return out;
   }
@@ -307,12 +308,15 @@ class hash_table final : public table_store<K, V> {
       const shard& s = shards_[i];
       read_guard g(s.lock);
       this->check_live();
-      auto it = s.items.find(key);
-      if (it == s.items.end()) {
-        this->fail(table_errc::bad_key, "next: the key is not in the table (a hash table "
-                                        "continues a traversal only from a present key)");
+      const std::size_t at = s.items.position(key);
+      if (at == map::npos) {
+        this->fail(table_errc::bad_key,
+                   "next: the key is not in the table (a hash table "
+                   "continues a traversal only from a present key)");
       }
-      if (++it != s.items.end()) return it->first;
+      if (auto after = s.items.next_position(at + 1); after != map::npos) {
+        return s.items.at(after).first;
+      }
     }
     return first_from(i + 1);
   }
@@ -418,7 +422,7 @@ class hash_table final : public table_store<K, V> {
       const shard& s = shards_[i];
       read_guard g(s.lock);
       this->check_live();
-      if (!s.items.empty()) return s.items.begin()->first;
+      if (auto at = s.items.next_position(0); at != map::npos) return s.items.at(at).first;
     }
     return std::nullopt;
   }
@@ -426,17 +430,17 @@ class hash_table final : public table_store<K, V> {
   // The caller holds s's write lock.
   void put(shard& s, K key, V value) {
     if constexpr (Multi) {
-      auto [it, fresh] = s.items.try_emplace(std::move(key));
+      auto [e, fresh] = s.items.try_emplace(std::move(key));
       try {
         if constexpr (std::equality_comparable<V>) {
-          if (!duplicates_ && std::find(it->second.begin(), it->second.end(), value) !=
-                                  it->second.end()) {
+          if (!duplicates_ &&
+              std::find(e->second.begin(), e->second.end(), value) != e->second.end()) {
             return;
           }
         }
-        it->second.push_back(std::move(value));
+        e->second.push_back(std::move(value));
       } catch (...) {
-        if (fresh) s.items.erase(it);
+        if (fresh) s.items.erase(K(e->first));
         throw;
       }
     } else {

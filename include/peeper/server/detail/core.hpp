@@ -1,0 +1,216 @@
+// The core of one Peeper instance: what survives its worker's and keeper's
+// restarts. It holds the last committed state, the dictionary the worker
+// left, and the routes to the current worker and keeper. The instance's
+// supervisor keeps it alive (its child specs hold it); when that supervisor
+// is gone the core is closed and messages for it are refused.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "peeper/runtime/detail/runtime_core.hpp"
+#include "peeper/runtime/dictionary.hpp"
+#include "peeper/runtime/names.hpp"
+#include "peeper/server/detail/route.hpp"
+#include "peeper/server/options.hpp"
+
+namespace peeper::detail {
+
+/// A listener event, sent to the keeper in commit order.
+template <class State>
+struct state_changed {
+  State old_state;
+  State new_state;
+};
+template <class State>
+struct worker_terminated {
+  exit_reason reason;
+  State state;
+};
+
+/// The parts of a core that do not depend on the state type.
+class core_base {
+ public:
+  core_base(runtime_core& rt, std::optional<name> n) : rt_(&rt), name_(std::move(n)) {}
+  core_base(const core_base&) = delete;
+  core_base& operator=(const core_base&) = delete;
+  virtual ~core_base() = default;
+
+  [[nodiscard]] runtime_core& rt() const noexcept { return *rt_; }
+  /// The state type's identity, to check typed handles made from names.
+  [[nodiscard]] virtual type_id_t state_type() const noexcept = 0;
+  route& worker_route() noexcept { return worker_; }
+  route& keeper_route() noexcept { return keeper_; }
+  [[nodiscard]] const std::optional<name>& instance_name() const noexcept { return name_; }
+
+  /// The instance's supervisor (null until it has started its children).
+  [[nodiscard]] pid supervisor() const {
+    std::lock_guard lock(mutex_);
+    return supervisor_;
+  }
+  void set_supervisor(pid p) {
+    std::lock_guard lock(mutex_);
+    supervisor_ = std::move(p);
+  }
+
+  /// A worker takes over: its messages so far, and the dictionary to restore.
+  std::vector<envelope_ptr> attach_worker(const pid& w, dictionary& dict) {
+    std::vector<std::shared_ptr<thread_event>> waiters;
+    std::vector<envelope_ptr> carried = worker_.attach(w);
+    {
+      std::lock_guard lock(mutex_);
+      dict = dictionary_;
+      waiters.swap(worker_waiters_);
+    }
+    for (auto& e : waiters) e->notify();
+    return carried;
+  }
+  /// The worker leaves, with its dictionary. See route::detach.
+  std::unique_lock<std::mutex> detach_worker(const pid& w, dictionary dict) {
+    {
+      std::lock_guard lock(mutex_);
+      dictionary_ = std::move(dict);
+    }
+    return worker_.detach(w);
+  }
+  [[nodiscard]] dictionary saved_dictionary() const {
+    std::lock_guard lock(mutex_);
+    return dictionary_;
+  }
+  void restore_dictionary(dictionary d) {
+    std::lock_guard lock(mutex_);
+    dictionary_ = std::move(d);
+  }
+
+  /// The current worker, waiting (from an outside thread) until one is
+  /// attached or `deadline`. Null on timeout or once closed.
+  pid wait_worker(runtime_core& rt, clock::time_point deadline) {
+    auto event = std::make_shared<thread_event>();
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) return {};
+      if (pid w = worker_.target()) return w;
+      worker_waiters_.push_back(event);
+    }
+    event->wait_until(rt, deadline);
+    return worker_.target();
+  }
+
+  /// The instance is gone: refuse messages from now on.
+  void close() {
+    std::vector<std::shared_ptr<thread_event>> waiters;
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+      waiters.swap(worker_waiters_);
+    }
+    for (auto& e : waiters) e->notify();
+    auto dropped = worker_.close();
+    auto dropped_keeper = keeper_.close();
+  }
+  [[nodiscard]] bool closed() const {
+    std::lock_guard lock(mutex_);
+    return closed_;
+  }
+
+  // The instance table's keys for this core (set when it is registered).
+  void set_table_keys(std::uint64_t pid_id, std::string name_key) {
+    std::lock_guard lock(mutex_);
+    table_pid_ = pid_id;
+    table_name_ = std::move(name_key);
+  }
+  [[nodiscard]] std::uint64_t table_pid() const {
+    std::lock_guard lock(mutex_);
+    return table_pid_;
+  }
+  [[nodiscard]] std::string table_name() const {
+    std::lock_guard lock(mutex_);
+    return table_name_;
+  }
+
+ private:
+  runtime_core* rt_;
+  std::optional<name> name_;
+  route worker_;
+  route keeper_;
+  mutable std::mutex mutex_;
+  pid supervisor_;                                              // guarded by mutex_
+  dictionary dictionary_;                                       // guarded by mutex_
+  std::vector<std::shared_ptr<thread_event>> worker_waiters_;   // guarded by mutex_
+  bool closed_ = false;                                         // guarded by mutex_
+  std::uint64_t table_pid_ = 0;                                 // guarded by mutex_
+  std::string table_name_;                                      // guarded by mutex_
+};
+
+/// A user type may commit big states cheaply by defining
+///   void commit(State& saved, State& live)
+/// which must leave `saved` equal to `live` (e.g. copying only what changed).
+template <class Impl, class State>
+concept custom_commit = requires(Impl& i, State& saved, State& live) { i.commit(saved, live); };
+
+template <class State>
+class instance_core final : public core_base {
+ public:
+  instance_core(runtime_core& rt, std::optional<name> n, State initial, listener<State> l)
+      : core_base(rt, std::move(n)), committed_(std::move(initial)), listener_(std::move(l)) {}
+
+  [[nodiscard]] type_id_t state_type() const noexcept override { return type_id<State>(); }
+
+  /// A copy of the last committed state.
+  [[nodiscard]] State committed() const {
+    std::lock_guard lock(state_mutex_);
+    return committed_;
+  }
+  /// Replaces the committed state with `live` (through Impl::commit if it
+  /// has one), and tells the listener.
+  template <class Impl>
+  void commit(Impl& impl, State& live) {
+    if (listener_.on_state_changed) {
+      std::unique_lock lock(state_mutex_);
+      State old = committed_;
+      store(impl, live);
+      state_changed<State> event{std::move(old), committed_};
+      lock.unlock();
+      notify(std::move(event));
+      return;
+    }
+    std::lock_guard lock(state_mutex_);
+    store(impl, live);
+  }
+  /// Replaces the committed state (a transferred instance's first state).
+  void reset(State s) {
+    std::lock_guard lock(state_mutex_);
+    committed_ = std::move(s);
+  }
+  /// Tells the listener a worker ended.
+  void terminated(const exit_reason& reason) {
+    if (listener_.on_terminate) notify(worker_terminated<State>{reason, committed()});
+  }
+  [[nodiscard]] const listener<State>& hooks() const noexcept { return listener_; }
+
+ private:
+  template <class Impl>
+  void store(Impl& impl, State& live) {
+    if constexpr (custom_commit<Impl, State>) {
+      impl.commit(committed_, live);
+    } else {
+      committed_ = live;
+    }
+  }
+  template <class Event>
+  void notify(Event event) {
+    envelope_ptr e = make_message<Event>(envelope_kind::message, std::move(event));
+    keeper_route().deliver(e);
+  }
+
+  mutable std::mutex state_mutex_;
+  State committed_;  // guarded by state_mutex_
+  listener<State> listener_;
+};
+
+}  // namespace peeper::detail

@@ -1,0 +1,143 @@
+// The processes of a Peeper instance: the worker, which runs the user's
+// callbacks and commits the state into the core, and the keeper, which
+// answers for the state and runs the listener's hooks.
+//
+// Both are GenServer hosts attached to a route of the core: when one ends,
+// what it had not handled goes back to the route (ahead of anything sent
+// meanwhile) and its successor handles it first, in order.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "peeper/gen_server/detail/server_host.hpp"
+#include "peeper/runtime/log.hpp"
+#include "peeper/server/detail/core.hpp"
+
+namespace peeper::detail {
+
+/// The runtime's own messages meant for the process that ended, not its successor.
+inline bool meant_for_predecessor(const envelope_ptr& e) {
+  return e->type == type_id<idle_timeout>() || e->type == type_id<down_message>() ||
+         e->type == type_id<exit_message>();
+}
+
+/// A server host fed by a route of the core.
+template <class Impl>
+class routed_host : public server_host<Impl> {
+ public:
+  routed_host(route& r, std::optional<name> n, pid parent, from ack)
+      : server_host<Impl>(std::move(n), std::move(parent), std::move(ack)), route_(&r) {}
+
+ protected:
+  /// Takes over the route; returns nothing (what waited is queued first).
+  void attach(std::vector<envelope_ptr> carried) {
+    std::erase_if(carried, meant_for_predecessor);
+    current()->requeue_front(std::move(carried));
+  }
+  void on_unprocessed(std::vector<envelope_ptr> msgs) noexcept override {
+    std::erase_if(msgs, meant_for_predecessor);
+    route_->give_back(std::move(msgs));
+    if (exit_lock_.owns_lock()) exit_lock_.unlock();
+  }
+
+  route* route_;
+  std::unique_lock<std::mutex> exit_lock_;  // held from on_exit to on_unprocessed
+};
+
+template <class Impl>
+class peeper_worker final : public routed_host<Impl> {
+ public:
+  using state_type = typename Impl::state_type;
+  using core_type = instance_core<state_type>;
+
+  peeper_worker(std::shared_ptr<core_type> core, pid parent, from ack)
+      : routed_host<Impl>(core->worker_route(),
+                          core->instance_name() ? std::optional<name>(worker_name(*core->instance_name()))
+                                                : std::nullopt,
+                          std::move(parent), std::move(ack)),
+        core_(std::move(core)) {}
+
+  void start() override {
+    process& me = *current();
+    this->attach(core_->attach_worker(me.self(), me.dict()));
+    this->run_init(core_->committed());
+  }
+
+ protected:
+  void committed() override { core_->commit(this->impl_, *this->state_); }
+
+  void init_refused(std::optional<exit_reason> stop_reason) override {
+    logger().warn("Peeper server {}: init must return ok, it returned {}; the state is kept",
+                  describe(self()), stop_reason ? "stop (" + stop_reason->to_string() + ")" : "ignore");
+    this->state_ = core_->committed();
+    this->ack_ok();
+  }
+
+  void on_exit(const exit_reason& reason) noexcept override {
+    process& me = *current();
+    try {
+      this->exit_lock_ = core_->detach_worker(me.self(), std::move(me.dict()));
+      core_->terminated(reason);
+    } catch (...) {
+      logger().error("Peeper server {}: could not hand over on exit", describe(me.self()));
+    }
+  }
+
+ private:
+  std::shared_ptr<core_type> core_;
+};
+
+/// What the keeper answers a process asking for the state: the state for
+/// the instance's current worker, nothing for anyone else.
+struct fetch_state {};
+
+template <class State>
+struct keeper_impl : gen_server<keeper_impl<State>, std::shared_ptr<instance_core<State>>> {
+  using core_ptr = std::shared_ptr<instance_core<State>>;
+
+  call_result<std::optional<State>> handle_call(fetch_state /*m*/, const from& f, const core_ptr& c) {
+    if (f.caller() && f.caller() == c->worker_route().target()) return reply(std::optional<State>(c->committed()));
+    return reply(std::optional<State>());
+  }
+  auto handle_info(message& m, const core_ptr& c) {
+    try {
+      if (auto* e = m.template get_if<state_changed<State>>()) {
+        c->hooks().on_state_changed(e->old_state, e->new_state);
+      } else if (auto* t = m.template get_if<worker_terminated<State>>()) {
+        c->hooks().on_terminate(t->reason, t->state);
+      }
+    } catch (...) {
+      logger().warn("Peeper listener hook threw: {}", exit_reason::from_current_exception().to_string());
+    }
+    return noreply();
+  }
+};
+
+template <class State>
+class peeper_keeper final : public routed_host<keeper_impl<State>> {
+ public:
+  peeper_keeper(std::shared_ptr<instance_core<State>> core, pid parent, from ack)
+      : routed_host<keeper_impl<State>>(core->keeper_route(), std::nullopt, std::move(parent), std::move(ack)),
+        core_(std::move(core)) {}
+
+  void start() override {
+    this->attach(core_->keeper_route().attach(current()->self()));
+    this->run_init(core_);
+  }
+
+ protected:
+  void on_exit(const exit_reason& /*reason*/) noexcept override {
+    try {
+      this->exit_lock_ = core_->keeper_route().detach(current()->self());
+    } catch (...) {
+      logger().error("Peeper keeper {}: could not hand over on exit", describe(self()));
+    }
+  }
+
+ private:
+  std::shared_ptr<instance_core<State>> core_;
+};
+
+}  // namespace peeper::detail

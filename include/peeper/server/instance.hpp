@@ -1,0 +1,172 @@
+// instance<Impl>: a handle to a Peeper server instance, and the ways to
+// talk to it.
+//
+// call / async_call / cast / send deliver to the instance's current worker
+// without asking its supervisor: the address is kept in the instance's core
+// and updated when the worker restarts. While the worker restarts, messages
+// wait for the new one (a call waits within its timeout); messages queued
+// for a worker that crashes are handled by the next one, in order; only the
+// message whose callback crashed is dropped, and its caller gets call_error
+// exited with the reason.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "peeper/gen_server/call.hpp"
+#include "peeper/gen_server/server_ref.hpp"
+#include "peeper/runtime/names.hpp"
+#include "peeper/server/detail/core.hpp"
+#include "peeper/server/detail/instance_table.hpp"
+#include "peeper/supervisor/child_info.hpp"
+#include "peeper/supervisor/errors.hpp"
+
+namespace peeper {
+
+template <class Impl>
+class instance {
+ public:
+  using state_type = typename Impl::state_type;
+  using core_type = detail::instance_core<state_type>;
+
+  instance() = default;
+  instance(pid supervisor, std::shared_ptr<core_type> core)
+      : supervisor_(std::move(supervisor)), core_(std::move(core)) {}
+  /// By name, resolved at each use (so it follows a transfer).
+  instance(runtime& rt, name n) : rt_(&rt), name_(std::move(n)) {}
+
+  /// The instance's core, or null if it is gone or unknown. Throws
+  /// bad_argument if the name belongs to an instance of another state type.
+  [[nodiscard]] std::shared_ptr<core_type> core() const {
+    std::shared_ptr<detail::core_base> c =
+        name_ ? detail::find_instance(*rt_, *name_) : std::static_pointer_cast<detail::core_base>(core_);
+    if (!c || c->closed()) return nullptr;
+    if (c->state_type() != detail::type_id<state_type>()) {
+      throw bad_argument("instance " + to_string() + " has another state type");
+    }
+    return std::static_pointer_cast<core_type>(c);
+  }
+  /// The instance's pid (its supervisor's), or the null pid if it is gone.
+  [[nodiscard]] pid supervisor() const {
+    auto c = core();
+    return c ? c->supervisor() : pid();
+  }
+  [[nodiscard]] std::string to_string() const {
+    return name_ ? name_->to_string() : supervisor_.to_string();
+  }
+
+ private:
+  pid supervisor_;
+  std::shared_ptr<core_type> core_;
+  runtime* rt_ = nullptr;
+  std::optional<name> name_;
+};
+
+namespace detail {
+
+/// Routes requests to an instance's current worker (see pid_route).
+struct instance_route {
+  std::shared_ptr<core_base> core;
+  [[nodiscard]] bool valid() const { return core != nullptr; }
+  [[nodiscard]] pid server() const { return core->worker_route().target(); }
+  [[nodiscard]] bool is(const process& p) const { return server().id() == p.id(); }
+  bool push(envelope_ptr& e) const { return core->worker_route().deliver(e); }
+  [[nodiscard]] runtime_core& rt() const noexcept { return core->rt(); }
+};
+
+template <class Impl>
+instance_route route_to(const instance<Impl>& s) {
+  return {s.core()};
+}
+
+void stop_instance(const pid& supervisor, exit_reason reason, timeout_t timeout);
+std::vector<child_info> instance_children(core_base& core, timeout_t timeout);
+
+}  // namespace detail
+
+/// Calls the instance's worker and blocks for the reply (outside processes).
+/// Waits for a restarting worker within `timeout`. Throws call_error:
+/// noproc (the instance is gone), timeout, exited (the worker crashed in
+/// this call's callback), would_block, bad_call.
+template <class Impl, class Msg>
+  requires accepts_call<Impl, std::decay_t<Msg>>
+reply_type_t<Impl, std::decay_t<Msg>> call(const instance<Impl>& s, Msg&& msg,
+                                           timeout_t timeout = default_call_timeout) {
+  using M = std::decay_t<Msg>;
+  detail::check_call<Impl, M>();
+  return detail::blocking_request<reply_type_t<Impl, M>>(
+      detail::route_to(s), detail::make_call<Impl>(std::forward<Msg>(msg)), timeout, "call");
+}
+
+/// co_await async_call(instance, msg): call from inside a process.
+template <class Impl, class Msg>
+  requires accepts_call<Impl, std::decay_t<Msg>>
+detail::request_op<reply_type_t<Impl, std::decay_t<Msg>>, detail::instance_route> async_call(
+    const instance<Impl>& s, Msg&& msg, timeout_t timeout = default_call_timeout) {
+  using M = std::decay_t<Msg>;
+  detail::check_call<Impl, M>();
+  return {detail::route_to(s), detail::make_call<Impl>(std::forward<Msg>(msg)), timeout, "call"};
+}
+
+/// Casts to the instance's worker (or to its successor, if it is
+/// restarting). Returns false if the instance is gone. Never blocks.
+template <class Impl, class Msg>
+  requires accepts_cast<Impl, std::decay_t<Msg>>
+bool cast(const instance<Impl>& s, Msg&& msg) {
+  auto r = detail::route_to(s);
+  if (!r.valid()) return false;
+  detail::envelope_ptr e = detail::make_cast<Impl>(std::forward<Msg>(msg));
+  return r.push(e);
+}
+
+/// Sends a plain message to the instance's worker (handle_info), as cast.
+template <class Impl, class T>
+bool send(const instance<Impl>& s, T&& msg) {
+  auto r = detail::route_to(s);
+  if (!r.valid()) return false;
+  detail::envelope_ptr e =
+      detail::make_message<std::decay_t<T>>(detail::envelope_kind::message, std::forward<T>(msg));
+  return r.push(e);
+}
+
+/// Stops the whole instance (supervisor, keeper, worker; the worker runs
+/// terminate). Blocks until it is gone. Throws supervisor_error (noproc,
+/// timeout, would_block).
+template <class Impl>
+void stop(const instance<Impl>& s, exit_reason reason = exit_reason::normal(), timeout_t timeout = infinity) {
+  detail::stop_instance(s.supervisor(), std::move(reason), timeout);
+}
+
+/// The current worker, waiting up to `timeout` while it restarts (outside
+/// processes). The null pid if the instance is gone or the wait timed out.
+template <class Impl>
+pid worker(const instance<Impl>& s, timeout_t timeout = default_call_timeout) {
+  auto c = s.core();
+  if (!c) return {};
+  return c->wait_worker(c->rt(), detail::deadline_after(c->rt(), timeout.value()));
+}
+
+/// The current keeper (null while it restarts, or if the instance is gone).
+template <class Impl>
+pid keeper(const instance<Impl>& s) {
+  auto c = s.core();
+  return c ? c->keeper_route().target() : pid();
+}
+
+/// The current worker as a plain GenServer reference (see worker()).
+template <class Impl>
+server_ref<Impl> worker_ref(const instance<Impl>& s, timeout_t timeout = default_call_timeout) {
+  return server_ref<Impl>(worker(s, timeout));
+}
+
+/// The keeper and the worker, after waiting for a restarting worker.
+/// Throws supervisor_error as supervisor::which_children.
+template <class Impl>
+std::vector<child_info> which_children(const instance<Impl>& s, timeout_t timeout = default_call_timeout) {
+  auto c = s.core();
+  if (!c) throw supervisor_error(supervisor_errc::noproc, "which_children: no such instance");
+  return detail::instance_children(*c, timeout);
+}
+
+}  // namespace peeper

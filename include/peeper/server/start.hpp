@@ -1,0 +1,173 @@
+// Starting Peeper instances: start (blocking, outside processes),
+// start_link (co_await, inside a process), and the specs that make an
+// instance the child of a Supervisor (server_spec) or a DynamicSupervisor
+// (server_child).
+//
+// An instance is a supervisor with two children started in order: the
+// keeper (id "state") and the worker (id "worker"). The instance's pid and
+// name are the supervisor's; the worker registers worker_name(name).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "peeper/gen_server/start.hpp"
+#include "peeper/server/detail/core.hpp"
+#include "peeper/server/detail/instance_table.hpp"
+#include "peeper/server/detail/worker.hpp"
+#include "peeper/server/instance.hpp"
+#include "peeper/server/options.hpp"
+#include "peeper/supervisor/dynamic_supervisor.hpp"
+#include "peeper/supervisor/supervisor.hpp"
+
+namespace peeper {
+
+/// The outcome of starting an instance: the instance, or why it did not start.
+template <class Impl>
+class instance_result : public start_outcome {
+ public:
+  instance_result(start_outcome o, std::shared_ptr<detail::instance_core<typename Impl::state_type>> core)
+      : start_outcome(std::move(o)), core_(std::move(core)) {}
+  /// The instance; throws start_error if it did not start.
+  [[nodiscard]] instance<Impl> value() const {
+    if (!ok()) throw start_error(*error(), reason());
+    return instance<Impl>(process(), core_);
+  }
+
+ private:
+  std::shared_ptr<detail::instance_core<typename Impl::state_type>> core_;
+};
+
+namespace detail {
+
+/// Closes the core once the instance's supervisor has let go of its children.
+struct instance_life {
+  explicit instance_life(std::shared_ptr<core_base> c) : core(std::move(c)) {}
+  instance_life(const instance_life&) = delete;
+  instance_life& operator=(const instance_life&) = delete;
+  ~instance_life() {
+    core->close();
+    forget_instance(*core);
+  }
+  std::shared_ptr<core_base> core;
+};
+
+template <class State>
+task<start_outcome> start_keeper(std::shared_ptr<instance_core<State>> core) {
+  pid sup = current_or_throw("start_keeper").self();  // runs in the instance's supervisor
+  core->set_supervisor(sup);
+  register_instance(sup, core);
+  // A named awaitable, not a temporary: GCC 12 mishandles temporaries in co_await.
+  start_op<keeper_impl<State>> op(
+      [core](const start_options& /*o*/, pid parent, from ack) -> std::unique_ptr<behaviour> {
+        return std::make_unique<peeper_keeper<State>>(core, std::move(parent), std::move(ack));
+      },
+      start_options{}, true);
+  start_outcome outcome = co_await op;
+  co_return outcome;
+}
+
+template <class Impl>
+task<start_outcome> start_worker(std::shared_ptr<instance_core<typename Impl::state_type>> core,
+                                 timeout_t init_timeout) {
+  start_options o;
+  o.init_timeout = init_timeout;
+  start_op<Impl> op(
+      [core](const start_options& /*o*/, pid parent, from ack) -> std::unique_ptr<behaviour> {
+        return std::make_unique<peeper_worker<Impl>>(core, std::move(parent), std::move(ack));
+      },
+      std::move(o), true);
+  start_outcome outcome = co_await op;
+  co_return outcome;
+}
+
+template <class Impl>
+std::vector<child_spec> instance_children(const std::shared_ptr<instance_core<typename Impl::state_type>>& core,
+                                          timeout_t init_timeout) {
+  auto life = std::make_shared<instance_life>(core);
+  child_spec keeper;
+  keeper.id = "state";
+  keeper.start = [core, life] { return start_keeper(core); };
+  child_spec worker;
+  worker.id = "worker";
+  worker.start = [core, life, init_timeout] { return start_worker<Impl>(core, init_timeout); };
+  return {std::move(keeper), std::move(worker)};
+}
+
+template <class State>
+supervisor_flags instance_flags(const server_options<State>& o) {
+  return {o.strategy, o.max_restarts, o.max_seconds, o.auto_shutdown};
+}
+
+template <class State>
+std::shared_ptr<instance_core<State>> make_core(runtime_core& rt, const server_options<State>& o) {
+  return std::make_shared<instance_core<State>>(rt, o.name, o.state, o.listener);
+}
+
+template <class State>
+start_options instance_start_options(const server_options<State>& o) {
+  start_options s;
+  s.name = o.name;
+  return s;
+}
+
+/// Starts an instance linked to the calling process (a supervisor, for specs).
+template <class Impl>
+task<start_outcome> start_instance_linked(std::shared_ptr<instance_core<typename Impl::state_type>> core,
+                                          server_options<typename Impl::state_type> opts) {
+  auto op = supervisor::start_link(instance_children<Impl>(core, opts.init_timeout), instance_flags(opts),
+                                   instance_start_options(opts));
+  start_outcome outcome = co_await op;
+  co_return outcome;
+}
+
+}  // namespace detail
+
+/// Starts an instance of Impl from a thread outside the runtime, not linked;
+/// returns once its keeper and worker run (the worker's init has finished).
+/// Errors: already_started (the name is taken), init_failed (the worker's
+/// init threw), timeout, stopping. Throws call_error(would_block) inside a
+/// process, supervisor_error(bad_spec) for invalid options.
+template <class Impl>
+instance_result<Impl> start(runtime& rt, server_options<typename Impl::state_type> opts) {
+  auto core = detail::make_core(rt.core(), opts);
+  return {supervisor::start(rt, detail::instance_children<Impl>(core, opts.init_timeout), detail::instance_flags(opts),
+                            detail::instance_start_options(opts)),
+          core};
+}
+
+/// co_await start_link<Impl>(opts): starts an instance linked to the
+/// calling process. Only inside a process.
+template <class Impl>
+task<instance_result<Impl>> start_link(server_options<typename Impl::state_type> opts) {
+  auto core = detail::make_core(detail::current_or_throw("start_link").rt(), opts);
+  start_outcome o = co_await detail::start_instance_linked<Impl>(core, opts);
+  co_return instance_result<Impl>(std::move(o), core);
+}
+
+/// A Supervisor child spec for an instance (type supervisor, permanent,
+/// shutdown infinity; each field can be changed on the returned spec). Each
+/// start of the child starts a fresh instance from opts.state.
+template <class Impl>
+child_spec server_spec(std::string id, server_options<typename Impl::state_type> opts) {
+  child_spec s;
+  s.id = std::move(id);
+  s.type = child_type::supervisor;
+  s.shutdown = infinity;
+  s.start = [opts]() {
+    auto core = detail::make_core(detail::current_or_throw("server_spec").rt(), opts);
+    return detail::start_instance_linked<Impl>(core, opts);
+  };
+  return s;
+}
+
+/// A DynamicSupervisor child for an instance (as server_spec).
+template <class Impl>
+dynamic_supervisor::child server_child(server_options<typename Impl::state_type> opts) {
+  child_spec s = server_spec<Impl>(std::string(), std::move(opts));
+  return {[f = std::move(s.start)](const std::vector<std::any>& /*extra*/) { return f(); }, s.restart, s.shutdown,
+          s.type, s.significant};
+}
+
+}  // namespace peeper
