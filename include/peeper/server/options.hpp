@@ -31,7 +31,7 @@ struct server_options {
 
   /// The instance's name (its supervisor's); the worker is registered as
   /// worker_name(name), i.e. "<name>.GenServer" in the same scope.
-  std::optional<peeper::name> name;
+  std::optional<peeper::name> name{};
   /// The state the first init receives.
   State state{};
   peeper::listener<State> listener{};

@@ -27,3 +27,4 @@
 #include "peeper/server/instance.hpp"
 #include "peeper/server/options.hpp"
 #include "peeper/server/start.hpp"
+#include "peeper/server/transfer.hpp"

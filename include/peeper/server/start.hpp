@@ -100,9 +100,20 @@ supervisor_flags instance_flags(const server_options<State>& o) {
   return {o.strategy, o.max_restarts, o.max_seconds, o.auto_shutdown};
 }
 
-template <class State>
-std::shared_ptr<instance_core<State>> make_core(runtime_core& rt, const server_options<State>& o) {
-  return std::make_shared<instance_core<State>>(rt, o.name, o.state, o.listener);
+template <class Impl>
+task<start_outcome> start_instance_linked(std::shared_ptr<instance_core<typename Impl::state_type>> core,
+                                          server_options<typename Impl::state_type> opts);
+
+/// A new core; it can restart its instance elsewhere (a transfer) with the same options.
+template <class Impl>
+std::shared_ptr<instance_core<typename Impl::state_type>> make_core(
+    runtime_core& rt, const server_options<typename Impl::state_type>& o) {
+  using S = typename Impl::state_type;
+  auto core = std::make_shared<instance_core<S>>(rt, o.name, o.state, o.listener);
+  core->set_spawner([o](std::shared_ptr<core_base> c) {
+    return start_instance_linked<Impl>(std::static_pointer_cast<instance_core<S>>(std::move(c)), o);
+  });
+  return core;
 }
 
 template <class State>
@@ -131,7 +142,7 @@ task<start_outcome> start_instance_linked(std::shared_ptr<instance_core<typename
 /// process, supervisor_error(bad_spec) for invalid options.
 template <class Impl>
 instance_result<Impl> start(runtime& rt, server_options<typename Impl::state_type> opts) {
-  auto core = detail::make_core(rt.core(), opts);
+  auto core = detail::make_core<Impl>(rt.core(), opts);
   return {supervisor::start(rt, detail::instance_children<Impl>(core, opts.init_timeout), detail::instance_flags(opts),
                             detail::instance_start_options(opts)),
           core};
@@ -141,7 +152,7 @@ instance_result<Impl> start(runtime& rt, server_options<typename Impl::state_typ
 /// calling process. Only inside a process.
 template <class Impl>
 task<instance_result<Impl>> start_link(server_options<typename Impl::state_type> opts) {
-  auto core = detail::make_core(detail::current_or_throw("start_link").rt(), opts);
+  auto core = detail::make_core<Impl>(detail::current_or_throw("start_link").rt(), opts);
   start_outcome o = co_await detail::start_instance_linked<Impl>(core, opts);
   co_return instance_result<Impl>(std::move(o), core);
 }
@@ -156,7 +167,7 @@ child_spec server_spec(std::string id, server_options<typename Impl::state_type>
   s.type = child_type::supervisor;
   s.shutdown = infinity;
   s.start = [opts]() {
-    auto core = detail::make_core(detail::current_or_throw("server_spec").rt(), opts);
+    auto core = detail::make_core<Impl>(detail::current_or_throw("server_spec").rt(), opts);
     return detail::start_instance_linked<Impl>(core, opts);
   };
   return s;

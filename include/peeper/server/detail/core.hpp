@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -13,7 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "peeper/gen_server/start.hpp"
 #include "peeper/runtime/detail/runtime_core.hpp"
+#include "peeper/runtime/task.hpp"
 #include "peeper/runtime/dictionary.hpp"
 #include "peeper/runtime/names.hpp"
 #include "peeper/server/detail/route.hpp"
@@ -32,6 +35,17 @@ struct worker_terminated {
   exit_reason reason;
   State state;
 };
+
+/// Messages no process of the instance will handle (it is gone): their
+/// calls fail with noproc at once, as a call made after its end would.
+inline void refuse(std::vector<envelope_ptr> msgs) noexcept {
+  for (auto& e : msgs) {
+    if (e->kind != envelope_kind::call) continue;
+    if (auto* ch = static_cast<request_envelope&>(*e).reply_to.get()) {
+      ch->fail(call_errc::noproc, exit_reason::noproc());
+    }
+  }
+}
 
 /// The parts of a core that do not depend on the state type.
 class core_base {
@@ -101,6 +115,36 @@ class core_base {
     return worker_.target();
   }
 
+  /// A transfer made `next` this instance's successor: this core's routes
+  /// forward to it, and handles made for this core follow it.
+  void succeed_by(const std::shared_ptr<core_base>& next) {
+    worker_.redirect(next->worker_);
+    keeper_.redirect(next->keeper_);
+    std::lock_guard lock(mutex_);
+    successor_ = next;
+  }
+  /// The core that took over after a transfer (null if none).
+  [[nodiscard]] std::shared_ptr<core_base> successor() const {
+    std::lock_guard lock(mutex_);
+    return successor_;
+  }
+
+  /// A new core of the same type, name and listener, without state yet (for a transfer).
+  [[nodiscard]] virtual std::shared_ptr<core_base> make_successor() const = 0;
+  /// Copies the committed state and the saved dictionary into `next` (same type).
+  virtual void hand_over_state(core_base& next) const = 0;
+  /// Starts an instance on this core, linked to the calling process (a
+  /// DynamicSupervisor); set by the start functions, which know the server type.
+  using spawner = std::function<task<start_outcome>(std::shared_ptr<core_base>)>;
+  void set_spawner(spawner s) {
+    std::lock_guard lock(mutex_);
+    spawner_ = std::move(s);
+  }
+  [[nodiscard]] spawner get_spawner() const {
+    std::lock_guard lock(mutex_);
+    return spawner_;
+  }
+
   /// The instance is gone: refuse messages from now on.
   void close() {
     std::vector<std::shared_ptr<thread_event>> waiters;
@@ -110,8 +154,8 @@ class core_base {
       waiters.swap(worker_waiters_);
     }
     for (auto& e : waiters) e->notify();
-    auto dropped = worker_.close();
-    auto dropped_keeper = keeper_.close();
+    refuse(worker_.close());
+    refuse(keeper_.close());
   }
   [[nodiscard]] bool closed() const {
     std::lock_guard lock(mutex_);
@@ -143,6 +187,8 @@ class core_base {
   dictionary dictionary_;                                       // guarded by mutex_
   std::vector<std::shared_ptr<thread_event>> worker_waiters_;   // guarded by mutex_
   bool closed_ = false;                                         // guarded by mutex_
+  std::shared_ptr<core_base> successor_;                        // guarded by mutex_
+  spawner spawner_;                                             // guarded by mutex_
   std::uint64_t table_pid_ = 0;                                 // guarded by mutex_
   std::string table_name_;                                      // guarded by mutex_
 };
@@ -160,6 +206,17 @@ class instance_core final : public core_base {
       : core_base(rt, std::move(n)), committed_(std::move(initial)), listener_(std::move(l)) {}
 
   [[nodiscard]] type_id_t state_type() const noexcept override { return type_id<State>(); }
+
+  [[nodiscard]] std::shared_ptr<core_base> make_successor() const override {
+    auto next = std::make_shared<instance_core<State>>(rt(), instance_name(), committed(), listener_);
+    next->set_spawner(get_spawner());
+    return next;
+  }
+  void hand_over_state(core_base& next) const override {
+    auto& n = static_cast<instance_core<State>&>(next);
+    n.reset(committed());
+    n.restore_dictionary(saved_dictionary());
+  }
 
   /// A copy of the last committed state.
   [[nodiscard]] State committed() const {

@@ -20,11 +20,13 @@ class route {
     pid target;
     {
       std::lock_guard lock(mutex_);
+      if (next_ != nullptr) return next_->deliver(e);
       if (closed_) return false;
       target = target_;
     }
     if (target && target.control_block()->push(e)) return true;
     std::lock_guard lock(mutex_);
+    if (next_ != nullptr) return next_->deliver(e);
     if (closed_) return false;
     // The target may have been replaced meanwhile: try the new one, else wait.
     if (target_ && target_ != target && target_.control_block()->push(e)) return true;
@@ -48,10 +50,29 @@ class route {
     if (target_ == p) target_ = pid();
     return lock;
   }
-  /// Puts `msgs` (oldest first) ahead of what waits; call with detach's lock held.
-  void give_back(std::vector<envelope_ptr> msgs) {
-    waiting_.insert(waiting_.begin(), std::make_move_iterator(msgs.begin()),
-                    std::make_move_iterator(msgs.end()));
+  /// Puts `msgs` (oldest first) ahead of what waits; call with detach's lock
+  /// held. Once the route is closed nobody will take them: they are returned.
+  std::vector<envelope_ptr> give_back(std::vector<envelope_ptr> msgs) {
+    if (next_ != nullptr) {
+      std::lock_guard next_lock(next_->mutex_);
+      next_->put_front(std::move(msgs));
+      return {};
+    }
+    if (closed_) return msgs;
+    put_front(std::move(msgs));
+    return {};
+  }
+
+  /// From now on, everything for this route goes to `next` (which must not
+  /// have a process yet): what waits here moves there, messages sent here
+  /// are forwarded, and what the current process gives back goes ahead of
+  /// them there. The current process no longer receives anything.
+  void redirect(route& next) {
+    std::lock_guard lock(mutex_);
+    std::lock_guard next_lock(next.mutex_);
+    next.waiting_ = std::exchange(waiting_, {});
+    next_ = &next;
+    target_ = pid();
   }
 
   /// Stops taking messages and returns what waited (to be dropped: calls
@@ -69,7 +90,12 @@ class route {
   }
 
  private:
+  void put_front(std::vector<envelope_ptr> msgs) {
+    waiting_.insert(waiting_.begin(), std::make_move_iterator(msgs.begin()), std::make_move_iterator(msgs.end()));
+  }
+
   mutable std::mutex mutex_;
+  route* next_ = nullptr;  // guarded by mutex_; set once, kept alive by the owner of both
   pid target_;                       // guarded by mutex_
   std::vector<envelope_ptr> waiting_;  // guarded by mutex_
   bool closed_ = false;              // guarded by mutex_

@@ -30,6 +30,15 @@ class routed_host : public server_host<Impl> {
   routed_host(route& r, std::optional<name> n, pid parent, from ack)
       : server_host<Impl>(std::move(n), std::move(parent), std::move(ack)), route_(&r) {}
 
+  void handle(envelope_ptr e) override {
+    // A call sent to a predecessor, or while none ran, is answered by this
+    // process now: if it ends before replying, its caller gets its reason.
+    if (e->kind == envelope_kind::call) {
+      if (auto* ch = static_cast<request_envelope&>(*e).reply_to.get()) ch->set_server(current()->self());
+    }
+    server_host<Impl>::handle(std::move(e));
+  }
+
  protected:
   /// Takes over the route; returns nothing (what waited is queued first).
   void attach(std::vector<envelope_ptr> carried) {
@@ -38,8 +47,9 @@ class routed_host : public server_host<Impl> {
   }
   void on_unprocessed(std::vector<envelope_ptr> msgs) noexcept override {
     std::erase_if(msgs, meant_for_predecessor);
-    route_->give_back(std::move(msgs));
+    std::vector<envelope_ptr> refused = route_->give_back(std::move(msgs));
     if (exit_lock_.owns_lock()) exit_lock_.unlock();
+    refuse(std::move(refused));
   }
 
   route* route_;
