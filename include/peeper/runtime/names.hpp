@@ -57,9 +57,9 @@ class name {
   /// A local name.
   name(std::string id) : id_(std::move(id)) {}  // NOLINT(google-explicit-constructor)
   name(const char* id) : id_(id) {}             // NOLINT(google-explicit-constructor)
-  static name local(std::string id) { return name(std::move(id)); }
+  static name local(std::string id) { return {std::move(id)}; }
   /// A name visible node-wide (and, with distribution, cluster-wide).
-  static name global(std::string id) { return name(scope::global, std::move(id), nullptr); }
+  static name global(std::string id) { return {scope::global, std::move(id), nullptr}; }
   /// A name kept by `reg`. Throws bad_argument if reg is null.
   static name via(std::shared_ptr<name_registry> reg, std::string id);
 

@@ -139,8 +139,8 @@ bool send(const instance<Impl>& s, T&& msg) {
 /// terminate). Blocks until it is gone. Throws supervisor_error (noproc,
 /// timeout, would_block).
 template <class Impl>
-void stop(const instance<Impl>& s, exit_reason reason = exit_reason::normal(), timeout_t timeout = infinity) {
-  detail::stop_instance(s.supervisor(), std::move(reason), timeout);
+void stop(const instance<Impl>& s, const exit_reason& reason = exit_reason::normal(), timeout_t timeout = infinity) {
+  detail::stop_instance(s.supervisor(), reason, timeout);
 }
 
 /// The current worker, waiting up to `timeout` while it restarts (outside

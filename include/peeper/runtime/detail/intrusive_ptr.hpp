@@ -27,7 +27,7 @@ class intrusive_ptr {
   intrusive_ptr(intrusive_ptr<U> o) noexcept  // NOLINT(google-explicit-constructor): upcast
       : p_(o.detach()) {}
   intrusive_ptr& operator=(const intrusive_ptr& o) noexcept {
-    intrusive_ptr(o).swap(*this);
+    if (this != &o) intrusive_ptr(o).swap(*this);
     return *this;
   }
   intrusive_ptr& operator=(intrusive_ptr&& o) noexcept {

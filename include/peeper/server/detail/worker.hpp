@@ -78,7 +78,7 @@ class peeper_worker final : public routed_host<Impl> {
  protected:
   void committed() override { core_->commit(this->impl_, *this->state_); }
 
-  void init_refused(std::optional<exit_reason> stop_reason) override {
+  void init_refused(const std::optional<exit_reason>& stop_reason) override {
     logger().warn("Peeper server {}: init must return ok, it returned {}; the state is kept",
                   describe(self()), stop_reason ? "stop (" + stop_reason->to_string() + ")" : "ignore");
     this->state_ = core_->committed();
