@@ -1,10 +1,10 @@
 // Peeper against a plain GenServer with the same callbacks; recovery, crash
 // loop, and big-state commits (plain copy against the commit hook).
-#include <benchmark/benchmark.h>
-
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "peeper/server/server.hpp"
 
@@ -20,7 +20,9 @@ struct counter : peeper::gen_server<counter, long> {
     ++n;
     return peeper::noreply();
   }
-  auto handle_cast(poison /*p*/, long& /*n*/) -> peeper::noreply_t<> { throw std::runtime_error("poison"); }
+  auto handle_cast(poison /*p*/, long& /*n*/) -> peeper::noreply_t<> {
+    throw std::runtime_error("poison");
+  }
 };
 
 peeper::runtime& rt() {

@@ -52,7 +52,8 @@ struct bank_account : peeper::gen_server<bank_account, account> {
 int main() {
   using namespace showcase;
   using namespace std::chrono_literals;
-  peeper::set_log_level(peeper::log_level::off);  // crashes are the point here; the listener reports them
+  peeper::set_log_level(
+      peeper::log_level::off);  // crashes are the point here; the listener reports them
   peeper::runtime rt;
   std::printf("Peeper showcase: %u scheduler threads\n\n", rt.threads());
 
@@ -67,11 +68,12 @@ int main() {
     std::string name = "account-" + std::to_string(i);
     peeper::server_options<account> opts;
     opts.name = peeper::name(name);
-    opts.listener.on_terminate = [name, &crashes](const peeper::exit_reason& why, const account& kept) {
+    opts.listener.on_terminate = [name, &crashes](const peeper::exit_reason& why,
+                                                  const account& kept) {
       ++crashes;
       if (crashes <= 12) {
-        std::printf("  %s worker ended (%s); state kept: balance %ld after %ld deposits\n", name.c_str(),
-                    why.to_string().c_str(), kept.balance, kept.deposits);
+        std::printf("  %s worker ended (%s); state kept: balance %ld after %ld deposits\n",
+                    name.c_str(), why.to_string().c_str(), kept.balance, kept.deposits);
       }
     };
     peeper::dynamic_supervisor::start_child(bank, peeper::server_child<bank_account>(opts));
@@ -129,7 +131,8 @@ int main() {
     total_deposits += got.deposits;
     bool ok = got.balance == expected;
     all_ok = all_ok && ok;
-    std::printf("account-%-2d %14ld %14ld %10ld  %s\n", a, expected, got.balance, got.deposits, ok ? "ok" : "LOST");
+    std::printf("account-%-2d %14ld %14ld %10ld  %s\n", a, expected, got.balance, got.deposits,
+                ok ? "ok" : "LOST");
   }
   std::printf("\n%d worker crashes; %ld of %d deposits applied.\n", crashes.load(), total_deposits,
               clients * deposits_per_client);

@@ -30,7 +30,8 @@ namespace {
 bool is_child_of(const pid& sup, const pid& child) {
   try {
     auto children = dynamic_supervisor::which_children(sup);
-    return std::any_of(children.begin(), children.end(), [&](const child_info& c) { return c.process == child; });
+    return std::any_of(children.begin(), children.end(),
+                       [&](const child_info& c) { return c.process == child; });
   } catch (const supervisor_error&) {
     return false;
   }
@@ -41,7 +42,9 @@ dynamic_supervisor::child child_on(const std::shared_ptr<detail::core_base>& cor
   dynamic_supervisor::child c;
   c.type = child_type::supervisor;
   c.shutdown = infinity;
-  c.start = [core, spawn = core->get_spawner()](const std::vector<std::any>& /*extra*/) { return spawn(core); };
+  c.start = [core, spawn = core->get_spawner()](const std::vector<std::any>& /*extra*/) {
+    return spawn(core);
+  };
   return c;
 }
 
@@ -50,12 +53,14 @@ dynamic_supervisor::child child_on(const std::shared_ptr<detail::core_base>& cor
 pid transfer(runtime& rt, const name& n, const pid& source, const pid& target) {
   std::shared_ptr<detail::core_base> old_core = detail::find_instance(rt, n);
   while (old_core && old_core->successor()) old_core = old_core->successor();
-  if (!old_core || old_core->closed()) throw transfer_error(transfer_errc::name_not_found, n.to_string());
+  if (!old_core || old_core->closed())
+    throw transfer_error(transfer_errc::name_not_found, n.to_string());
   if (!is_alive(source)) throw transfer_error(transfer_errc::source_not_found, source.to_string());
   if (!is_alive(target)) throw transfer_error(transfer_errc::target_not_found, target.to_string());
   pid old_sup = old_core->supervisor();
   if (!is_child_of(source, old_sup)) {
-    throw transfer_error(transfer_errc::not_a_child, n.to_string() + " is not a child of " + source.to_string());
+    throw transfer_error(transfer_errc::not_a_child,
+                         n.to_string() + " is not a child of " + source.to_string());
   }
 
   // From here on messages for the instance wait in the new core, the name
@@ -64,15 +69,17 @@ pid transfer(runtime& rt, const name& n, const pid& source, const pid& target) {
   old_core->succeed_by(new_core);
   detail::bind_instance_name(rt, n, new_core);
 
-  dynamic_supervisor::terminate_child(source, old_sup);  // the old worker saves its dictionary as it ends
+  dynamic_supervisor::terminate_child(source,
+                                      old_sup);  // the old worker saves its dictionary as it ends
   old_core->hand_over_state(*new_core);
 
   try {
     return dynamic_supervisor::start_child(target, child_on(new_core));
   } catch (const supervisor_error& e) {
     pid back = dynamic_supervisor::start_child(source, child_on(new_core));
-    throw transfer_error(transfer_errc::start_failed,
-                         std::string(e.what()) + "; restarted under the source as " + back.to_string());
+    throw transfer_error(
+        transfer_errc::start_failed,
+        std::string(e.what()) + "; restarted under the source as " + back.to_string());
   }
 }
 

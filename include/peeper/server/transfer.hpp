@@ -25,7 +25,8 @@ const char* to_string(transfer_errc code) noexcept;
 class transfer_error : public std::runtime_error {
  public:
   transfer_error(transfer_errc code, const std::string& message)
-      : std::runtime_error(std::string("transfer: ") + to_string(code) + ": " + message), code_(code) {}
+      : std::runtime_error(std::string("transfer: ") + to_string(code) + ": " + message),
+        code_(code) {}
   [[nodiscard]] transfer_errc code() const noexcept { return code_; }
 
  private:
