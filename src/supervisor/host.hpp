@@ -119,8 +119,8 @@ class host_base : public server_host_base {
   bool add_restart();
   /// Stops the children and exits with `reason`.
   task<void> shutdown_self(exit_reason reason);
-  /// The shutdown protocol for one child: monitor, exit(shutdown) (or kill),
-  /// wait up to its time, then kill, then unlink. Returns how it ended.
+  /// The shutdown protocol for one child: monitor, unlink, exit(shutdown) (or
+  /// kill), wait up to its time for the DOWN, then kill. Returns how it ended.
   task<exit_reason> stop_child(pid p, shutdown_t how);
   /// Logs a child that did not end as its shutdown asked.
   void report_shutdown(const std::string& id, restart_type restart, const shutdown_t& how,
