@@ -37,6 +37,8 @@ table_runs() {  # name, then runtime_memory_table's arguments: one fresh process
 measure() {
   echo "$reps" >"$raw/repetitions"
   date -u '+%Y-%m-%d %H:%M UTC' >"$raw/date"
+  echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- include src || echo ' (with uncommitted library changes)')" \
+    >"$raw/commit"
   nice >"$raw/niceness"
   cut -d' ' -f1-3 /proc/loadavg >"$raw/load_before"
   for program in runtime_bench gen_server_bench; do
@@ -58,7 +60,8 @@ if [[ ${PEEPER_BENCH_REPORT_ONLY:-0} != 1 ]]; then
   load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
   scripts/install-deps.sh
   cmake --preset release >/dev/null
-  cmake --build --preset release -j"$jobs"
+  # Only the programs this script runs: another layer's benchmark must not stop these.
+  cmake --build --preset release -j"$jobs" --target runtime_bench gen_server_bench runtime_memory_table
   rm -rf "$raw"
   mkdir -p "$raw"
   echo "$load_at_start" >"$raw/load_at_start"
@@ -67,6 +70,7 @@ fi
 reps=$(cat "$raw/repetitions")
 niceness=$(cat "$raw/niceness")
 run_date=$(cat "$raw/date")
+commit=$(cat "$raw/commit")
 load_at_start=$(cat "$raw/load_at_start")
 load_before=$(cat "$raw/load_before")
 load_after=$(cat "$raw/load_after")
@@ -148,8 +152,7 @@ erl_spawn_per_s=600000
 erl_bytes=2600
 
 {
-  echo "Produced by \`scripts/bench.sh\` on $run_date at commit" \
-    "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- include src || echo ' (with uncommitted library changes)'):"
+  echo "Produced by \`scripts/bench.sh\` on $run_date at commit $commit:"
   echo "$reps repetitions of each Google Benchmark (\`--benchmark_repetitions=$reps\`) and $reps fresh runs"
   echo "of each \`runtime_memory_table\` configuration; medians shown. Spread: the coefficient of"
   echo "variation over the repetitions, or (max - min) / median over the runs. Every runtime is"
