@@ -14,7 +14,7 @@ using peeper::restart_type;
 using peeper::supervisor_errc;
 namespace dyn = peeper::dynamic_supervisor;
 
-class dynamic_test : public ::testing::Test {
+class dynamic_supervisor : public ::testing::Test {
  protected:
   dyn::child child(const std::string& name, restart_type restart = restart_type::permanent) {
     auto c = dyn::worker_child<worker>(worker_arg{name, log_});
@@ -27,7 +27,7 @@ class dynamic_test : public ::testing::Test {
   log_ptr log_ = std::make_shared<event_log>();
 };
 
-TEST_F(dynamic_test, start_which_count_terminate) {
+TEST_F(dynamic_supervisor, start_which_count_terminate) {
   auto sup = dyn::start(rt_).process();
   EXPECT_TRUE(dyn::which_children(sup).empty());
   pid a = dyn::start_child(sup, child("a"));
@@ -51,7 +51,7 @@ TEST_F(dynamic_test, start_which_count_terminate) {
   EXPECT_EQ(log_->all(), (std::vector<std::string>{"start a", "start b", "stop a"}));
 }
 
-TEST_F(dynamic_test, max_children) {
+TEST_F(dynamic_supervisor, max_children) {
   auto sup = dyn::start(rt_, {.max_children = 2}).process();
   pid a = dyn::start_child(sup, child("a"));
   dyn::start_child(sup, child("b"));
@@ -62,7 +62,7 @@ TEST_F(dynamic_test, max_children) {
   EXPECT_TRUE(dyn::start_child(sup, child("c")));
 }
 
-TEST_F(dynamic_test, extra_arguments_reach_every_start) {
+TEST_F(dynamic_supervisor, extra_arguments_reach_every_start) {
   auto sup =
       dyn::start(rt_, {.extra_arguments = {std::any(42), std::any(std::string("x"))}}).process();
   dyn::child c;
@@ -80,7 +80,7 @@ TEST_F(dynamic_test, extra_arguments_reach_every_start) {
   EXPECT_EQ(log_->all(), (std::vector<std::string>{"start w42x", "start w42x"}));
 }
 
-TEST_F(dynamic_test, restart_types) {
+TEST_F(dynamic_supervisor, restart_types) {
   auto sup = dyn::start(rt_, {.max_restarts = 10}).process();
   pid p = dyn::start_child(sup, child("p"));
   pid t = dyn::start_child(sup, child("t", restart_type::transient));
@@ -100,7 +100,7 @@ TEST_F(dynamic_test, restart_types) {
   EXPECT_EQ(dyn::count_children(sup).active, 2U);  // a crashed transient child is restarted
 }
 
-TEST_F(dynamic_test, intensity) {
+TEST_F(dynamic_supervisor, intensity) {
   auto sup = dyn::start(rt_, {.max_restarts = 1}).process();
   watch(rt_, sup, log_, "sup");
   pid a = dyn::start_child(sup, child("a"));
@@ -119,7 +119,7 @@ TEST_F(dynamic_test, intensity) {
   EXPECT_EQ(log_->count("sup down shutdown"), 1U);
 }
 
-TEST_F(dynamic_test, stop_ends_all_children_at_once_killing_the_stubborn_after_their_time) {
+TEST_F(dynamic_supervisor, stop_ends_all_children_at_once_killing_the_stubborn_after_their_time) {
   auto sup = dyn::start(rt_).process();
   dyn::start_child(sup, child("a"));
   dyn::start_child(sup, stubborn_child("s", log_, 200ms));
@@ -135,7 +135,7 @@ TEST_F(dynamic_test, stop_ends_all_children_at_once_killing_the_stubborn_after_t
   EXPECT_EQ(rt_.process_count(), 0U);
 }
 
-TEST_F(dynamic_test, ignore_and_failed_starts_keep_nothing) {
+TEST_F(dynamic_supervisor, ignore_and_failed_starts_keep_nothing) {
   auto sup = dyn::start(rt_).process();
   EXPECT_FALSE(dyn::start_child(sup, ignored_child("i")));
   auto e = expect_error(supervisor_errc::start_failed,
@@ -144,7 +144,7 @@ TEST_F(dynamic_test, ignore_and_failed_starts_keep_nothing) {
   EXPECT_TRUE(dyn::which_children(sup).empty());
 }
 
-TEST_F(dynamic_test, child_specs_and_the_generic_operations) {
+TEST_F(dynamic_supervisor, child_specs_and_the_generic_operations) {
   auto sup = dyn::start(rt_).process();
   pid a = dyn::start_child(sup, worker_child("ignored id", log_));
   pid b = peeper::supervisor::start_child(sup, worker_child("also ignored", log_));
@@ -153,7 +153,7 @@ TEST_F(dynamic_test, child_specs_and_the_generic_operations) {
   EXPECT_EQ(peeper::supervisor::count_children(sup).active, 2U);
 }
 
-TEST_F(dynamic_test, bad_children_and_options) {
+TEST_F(dynamic_supervisor, bad_children_and_options) {
   expect_error(supervisor_errc::bad_spec, [&] { dyn::start(rt_, {.max_restarts = -1}); });
   expect_error(supervisor_errc::bad_spec, [&] { dyn::start(rt_, {.max_seconds = -1s}); });
   expect_error(supervisor_errc::bad_spec, [&] { (void)dyn::spec("d", {.max_restarts = -1}); });
@@ -168,7 +168,7 @@ TEST_F(dynamic_test, bad_children_and_options) {
   EXPECT_EQ(log_->size(), 0U);
 }
 
-TEST_F(dynamic_test, all_significant_ends_when_the_last_significant_child_does) {
+TEST_F(dynamic_supervisor, all_significant_ends_when_the_last_significant_child_does) {
   auto sup = dyn::start(rt_, {.auto_shutdown = peeper::auto_shutdown::all_significant}).process();
   auto sig = child("s1", restart_type::temporary);
   sig.significant = true;
@@ -184,7 +184,7 @@ TEST_F(dynamic_test, all_significant_ends_when_the_last_significant_child_does) 
   EXPECT_EQ(log_->count("stop other"), 1U);
 }
 
-TEST_F(dynamic_test, as_a_child_of_a_supervisor) {
+TEST_F(dynamic_supervisor, as_a_child_of_a_supervisor) {
   auto top = peeper::supervisor::start(rt_, {dyn::spec("dyn", {.max_children = 5})}).process();
   pid d = child_pid(top, "dyn");
   dyn::start_child(d, child("a"));
@@ -194,7 +194,7 @@ TEST_F(dynamic_test, as_a_child_of_a_supervisor) {
   EXPECT_EQ(log_->all(), (std::vector<std::string>{"start a", "stop a"}));
 }
 
-TEST_F(dynamic_test, start_link_from_a_process) {
+TEST_F(dynamic_supervisor, start_link_from_a_process) {
   peeper::spawn(rt_, [log = log_]() -> peeper::task<> {
     dyn::options opts{.max_children = 1};
     auto out = co_await dyn::start_link(std::move(opts));
@@ -215,7 +215,7 @@ TEST_F(dynamic_test, start_link_from_a_process) {
 
 // ---- threaded -------------------------------------------------------------------------
 
-TEST(dynamic_threaded_test, many_outside_threads_start_and_crash_children) {
+TEST(dynamic_supervisor_threaded, many_outside_threads_start_and_crash_children) {
   quiet_log quiet;
   peeper::runtime rt({.threads = 2});
   auto log = std::make_shared<event_log>();

@@ -13,14 +13,14 @@ using peeper::restart_type;
 using peeper::supervisor_errc;
 namespace sup = peeper::supervisor;
 
-class ops_test : public ::testing::Test {
+class supervisor_ops : public ::testing::Test {
  protected:
   quiet_log quiet_;
   peeper::runtime rt_{deterministic()};
   log_ptr log_ = std::make_shared<event_log>();
 };
 
-TEST_F(ops_test, which_children_is_newest_first_with_every_field) {
+TEST_F(supervisor_ops, which_children_is_newest_first_with_every_field) {
   auto s = peeper::supervisor::spec("sub", {});
   auto t = worker_child("t", log_, restart_type::transient);
   auto p = sup::start(rt_, {worker_child("a", log_), s, t}).process();
@@ -38,7 +38,7 @@ TEST_F(ops_test, which_children_is_newest_first_with_every_field) {
   }
 }
 
-TEST_F(ops_test, count_children) {
+TEST_F(supervisor_ops, count_children) {
   auto p = sup::start(rt_, {worker_child("a", log_), sup::spec("sub", {}), ignored_child("i")})
                .process();
   auto n = sup::count_children(p);
@@ -48,7 +48,7 @@ TEST_F(ops_test, count_children) {
   EXPECT_EQ(n.workers, 2U);
 }
 
-TEST_F(ops_test, start_child_results) {
+TEST_F(supervisor_ops, start_child_results) {
   auto p = sup::start(rt_, {worker_child("a", log_)}).process();
   pid b = sup::start_child(p, worker_child("b", log_));
   EXPECT_TRUE(peeper::is_alive(b));
@@ -73,7 +73,7 @@ TEST_F(ops_test, start_child_results) {
   EXPECT_EQ(child_ids(p), (std::vector<std::string>{"i", "b", "a"}));
 }
 
-TEST_F(ops_test, start_child_whose_name_is_taken) {
+TEST_F(supervisor_ops, start_child_whose_name_is_taken) {
   auto p = sup::start(rt_, {}).process();
   auto named = peeper::worker_spec<worker>("n1", worker_arg{"n1", log_}, {.name = "the_name"});
   pid first = sup::start_child(p, named);
@@ -82,7 +82,7 @@ TEST_F(ops_test, start_child_whose_name_is_taken) {
   EXPECT_EQ(e.process(), first);
 }
 
-TEST_F(ops_test, terminate_child_results) {
+TEST_F(supervisor_ops, terminate_child_results) {
   auto p =
       sup::start(rt_, {worker_child("a", log_), worker_child("tmp", log_, restart_type::temporary)})
           .process();
@@ -96,7 +96,7 @@ TEST_F(ops_test, terminate_child_results) {
   EXPECT_EQ(log_->count("stop a"), 1U);
 }
 
-TEST_F(ops_test, restart_child_results) {
+TEST_F(supervisor_ops, restart_child_results) {
   auto p = sup::start(rt_, {worker_child("a", log_)}).process();
   expect_error(supervisor_errc::running, [&] { sup::restart_child(p, "a"); });
   expect_error(supervisor_errc::not_found, [&] { sup::restart_child(p, "nope"); });
@@ -106,7 +106,7 @@ TEST_F(ops_test, restart_child_results) {
   EXPECT_EQ(child_pid(p, "a"), a);
 }
 
-TEST_F(ops_test, delete_child_results) {
+TEST_F(supervisor_ops, delete_child_results) {
   auto p = sup::start(rt_, {worker_child("a", log_)}).process();
   expect_error(supervisor_errc::running, [&] { sup::delete_child(p, "a"); });
   expect_error(supervisor_errc::not_found, [&] { sup::delete_child(p, "nope"); });
@@ -119,7 +119,7 @@ TEST_F(ops_test, delete_child_results) {
 // While a restart is being retried, the child reads `restarting`, and
 // restart_child / delete_child say so. A helper process asks, from inside
 // the runtime, between two tries.
-TEST_F(ops_test, restarting_child) {
+TEST_F(supervisor_ops, restarting_child) {
   auto fail = std::make_shared<bool>(false);
   auto sup_pid = std::make_shared<pid>();
   auto asked = std::make_shared<bool>(false);
@@ -161,7 +161,7 @@ TEST_F(ops_test, restarting_child) {
   EXPECT_TRUE(child_pid(p, "flaky"));
 }
 
-TEST_F(ops_test, operations_from_inside_a_process) {
+TEST_F(supervisor_ops, operations_from_inside_a_process) {
   auto p = sup::start(rt_, {}).process();
   peeper::spawn(rt_, [p, log = log_]() -> peeper::task<> {
     pid b = co_await sup::async_start_child(p, worker_child("b", log));
@@ -183,7 +183,7 @@ TEST_F(ops_test, operations_from_inside_a_process) {
                                                    "restarted", "stop b", "not_found"}));
 }
 
-TEST_F(ops_test, errors_of_the_target) {
+TEST_F(supervisor_ops, errors_of_the_target) {
   auto p = sup::start(rt_, {}).process();
   sup::stop(p);
   auto e = expect_error(supervisor_errc::noproc, [&] { sup::which_children(p); });
@@ -202,7 +202,7 @@ TEST_F(ops_test, errors_of_the_target) {
                [&] { peeper::dynamic_supervisor::terminate_child(st, server); });
 }
 
-TEST_F(ops_test, blocking_operation_inside_a_process_would_block) {
+TEST_F(supervisor_ops, blocking_operation_inside_a_process_would_block) {
   auto p = sup::start(rt_, {}).process();
   peeper::spawn(rt_, [p, log = log_]() {
     try {
@@ -215,7 +215,7 @@ TEST_F(ops_test, blocking_operation_inside_a_process_would_block) {
   EXPECT_EQ(log_->all(), std::vector<std::string>{"would_block"});
 }
 
-TEST_F(ops_test, a_child_operating_on_its_own_supervisor_is_calling_self) {
+TEST_F(supervisor_ops, a_child_operating_on_its_own_supervisor_is_calling_self) {
   peeper::child_spec s;
   s.id = "self";
   s.start = [log = log_]() -> peeper::task<peeper::start_outcome> {
@@ -232,7 +232,7 @@ TEST_F(ops_test, a_child_operating_on_its_own_supervisor_is_calling_self) {
 
 // ---- bad input --------------------------------------------------------------------------
 
-TEST_F(ops_test, bad_specs_are_rejected_before_anything_starts) {
+TEST_F(supervisor_ops, bad_specs_are_rejected_before_anything_starts) {
   auto ok = worker_child("a", log_);
   auto expect_bad = [&](std::vector<peeper::child_spec> children, peeper::supervisor_flags flags,
                         const std::string& words) {
@@ -263,7 +263,7 @@ TEST_F(ops_test, bad_specs_are_rejected_before_anything_starts) {
   EXPECT_EQ(rt_.process_count(), 0U);
 }
 
-TEST_F(ops_test, bad_specs_are_rejected_by_start_child) {
+TEST_F(supervisor_ops, bad_specs_are_rejected_by_start_child) {
   auto p = sup::start(rt_, {worker_child("a", log_)}).process();
   auto sig = worker_child("s", log_, restart_type::temporary);
   sig.significant = true;
@@ -274,7 +274,7 @@ TEST_F(ops_test, bad_specs_are_rejected_by_start_child) {
   EXPECT_EQ(child_ids(p), std::vector<std::string>{"a"});
 }
 
-TEST_F(ops_test, worker_spec_takes_the_servers_defaults) {
+TEST_F(supervisor_ops, worker_spec_takes_the_servers_defaults) {
   auto s = peeper::worker_spec<defaulted>("d", 1);
   EXPECT_EQ(s.id, "d");
   EXPECT_EQ(s.restart, restart_type::transient);

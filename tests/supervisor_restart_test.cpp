@@ -11,7 +11,7 @@ namespace sup_test {
 
 using peeper::restart_type;
 
-class restart_test : public ::testing::Test {
+class supervisor_restart : public ::testing::Test {
  protected:
   /// Kills child `id` of `sup` and lets the supervisor react.
   void crash(const pid& sup, const std::string& id) {
@@ -26,7 +26,7 @@ class restart_test : public ::testing::Test {
   log_ptr log_ = std::make_shared<event_log>();
 };
 
-TEST_F(restart_test, max_restarts_within_the_period_are_allowed) {
+TEST_F(supervisor_restart, max_restarts_within_the_period_are_allowed) {
   auto sup = peeper::supervisor::start(rt_, {worker_child("w", log_)},
                                        {.max_restarts = 3, .max_seconds = 5000ms})
                  .process();
@@ -36,7 +36,7 @@ TEST_F(restart_test, max_restarts_within_the_period_are_allowed) {
   EXPECT_EQ(log_->count("start w"), 4U);
 }
 
-TEST_F(restart_test, one_restart_past_the_limit_shuts_the_supervisor_down) {
+TEST_F(supervisor_restart, one_restart_past_the_limit_shuts_the_supervisor_down) {
   auto sup = peeper::supervisor::start(rt_, {worker_child("a", log_), worker_child("w", log_)},
                                        {.max_restarts = 3, .max_seconds = 5000ms})
                  .process();
@@ -49,14 +49,14 @@ TEST_F(restart_test, one_restart_past_the_limit_shuts_the_supervisor_down) {
   EXPECT_EQ(log_->since(mark), (std::vector<std::string>{"stop a", "sup down shutdown"}));
 }
 
-TEST_F(restart_test, zero_max_restarts_shuts_down_at_the_first_crash) {
+TEST_F(supervisor_restart, zero_max_restarts_shuts_down_at_the_first_crash) {
   auto sup =
       peeper::supervisor::start(rt_, {worker_child("w", log_)}, {.max_restarts = 0}).process();
   crash(sup, "w");
   EXPECT_FALSE(peeper::is_alive(sup));
 }
 
-TEST_F(restart_test, restarts_older_than_the_period_are_forgotten) {
+TEST_F(supervisor_restart, restarts_older_than_the_period_are_forgotten) {
   auto sup = peeper::supervisor::start(rt_, {worker_child("w", log_)},
                                        {.max_restarts = 2, .max_seconds = 1000ms})
                  .process();
@@ -72,7 +72,7 @@ TEST_F(restart_test, restarts_older_than_the_period_are_forgotten) {
 
 // OTP keeps the restarts at or after now - period: one exactly max_seconds
 // old still counts.
-TEST_F(restart_test, a_restart_exactly_one_period_old_still_counts) {
+TEST_F(supervisor_restart, a_restart_exactly_one_period_old_still_counts) {
   auto sup = peeper::supervisor::start(rt_, {worker_child("w", log_)},
                                        {.max_restarts = 1, .max_seconds = 1000ms})
                  .process();
@@ -82,7 +82,7 @@ TEST_F(restart_test, a_restart_exactly_one_period_old_still_counts) {
   EXPECT_FALSE(peeper::is_alive(sup));
 }
 
-TEST_F(restart_test, temporary_and_normal_transient_exits_do_not_count) {
+TEST_F(supervisor_restart, temporary_and_normal_transient_exits_do_not_count) {
   auto sup = peeper::supervisor::start(rt_,
                                        {worker_child("t", log_, restart_type::transient),
                                         worker_child("tmp", log_, restart_type::temporary)},
@@ -95,7 +95,7 @@ TEST_F(restart_test, temporary_and_normal_transient_exits_do_not_count) {
 
 // worker crashes -> mid (max 1) gives up -> top (max 1) restarts mid; again
 // -> mid gives up again -> top gives up: the whole tree is down.
-TEST_F(restart_test, escalation_through_two_levels) {
+TEST_F(supervisor_restart, escalation_through_two_levels) {
   auto mid = peeper::supervisor::spec("mid", {worker_child("w", log_)}, {.max_restarts = 1});
   auto top =
       peeper::supervisor::start(rt_, {worker_child("a", log_), mid}, {.max_restarts = 1}).process();
@@ -122,7 +122,7 @@ TEST_F(restart_test, escalation_through_two_levels) {
 }
 
 // A transient supervisor child that gives up (shutdown) is not restarted.
-TEST_F(restart_test, transient_child_supervisor_that_gives_up_is_not_restarted) {
+TEST_F(supervisor_restart, transient_child_supervisor_that_gives_up_is_not_restarted) {
   auto mid = peeper::supervisor::spec("mid", {worker_child("w", log_)}, {.max_restarts = 0});
   mid.restart = restart_type::transient;
   auto top = peeper::supervisor::start(rt_, {mid}).process();
@@ -140,7 +140,7 @@ peeper::child_spec significant(const std::string& id, const log_ptr& log,
   return s;
 }
 
-TEST_F(restart_test, any_significant_child_ending_shuts_down) {
+TEST_F(supervisor_restart, any_significant_child_ending_shuts_down) {
   auto sup = peeper::supervisor::start(rt_, {worker_child("a", log_), significant("s", log_)},
                                        {.auto_shutdown = peeper::auto_shutdown::any_significant})
                  .process();
@@ -151,7 +151,7 @@ TEST_F(restart_test, any_significant_child_ending_shuts_down) {
   EXPECT_EQ(log_->since(mark), (std::vector<std::string>{"stop s", "stop a", "sup down shutdown"}));
 }
 
-TEST_F(restart_test, a_significant_transient_child_that_crashes_is_restarted_instead) {
+TEST_F(supervisor_restart, a_significant_transient_child_that_crashes_is_restarted_instead) {
   auto sup = peeper::supervisor::start(rt_, {significant("s", log_)},
                                        {.auto_shutdown = peeper::auto_shutdown::any_significant})
                  .process();
@@ -160,7 +160,7 @@ TEST_F(restart_test, a_significant_transient_child_that_crashes_is_restarted_ins
   EXPECT_TRUE(child_pid(sup, "s"));
 }
 
-TEST_F(restart_test, all_significant_waits_for_the_last_significant_child) {
+TEST_F(supervisor_restart, all_significant_waits_for_the_last_significant_child) {
   auto sup = peeper::supervisor::start(
                  rt_,
                  {worker_child("a", log_), significant("s1", log_, restart_type::temporary),
@@ -173,7 +173,7 @@ TEST_F(restart_test, all_significant_waits_for_the_last_significant_child) {
   EXPECT_FALSE(peeper::is_alive(sup));
 }
 
-TEST_F(restart_test, significant_children_stopped_by_the_supervisor_do_not_count) {
+TEST_F(supervisor_restart, significant_children_stopped_by_the_supervisor_do_not_count) {
   auto sup = peeper::supervisor::start(rt_, {significant("s", log_)},
                                        {.auto_shutdown = peeper::auto_shutdown::any_significant})
                  .process();

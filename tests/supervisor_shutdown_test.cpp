@@ -11,14 +11,14 @@ namespace sup_test {
 
 using peeper::restart_type;
 
-class shutdown_test : public ::testing::Test {
+class supervisor_shutdown : public ::testing::Test {
  protected:
   quiet_log quiet_;
   peeper::runtime rt_{deterministic()};
   log_ptr log_ = std::make_shared<event_log>();
 };
 
-TEST_F(shutdown_test, children_start_in_order_and_stop_in_reverse) {
+TEST_F(supervisor_shutdown, children_start_in_order_and_stop_in_reverse) {
   auto sup = peeper::supervisor::start(
                  rt_, {worker_child("a", log_), worker_child("b", log_), worker_child("c", log_)})
                  .process();
@@ -31,7 +31,7 @@ TEST_F(shutdown_test, children_start_in_order_and_stop_in_reverse) {
                                       "stop c", "stop b", "stop a", "sup down normal"}));
 }
 
-TEST_F(shutdown_test, stop_reason_is_the_exit_reason) {
+TEST_F(supervisor_shutdown, stop_reason_is_the_exit_reason) {
   auto sup = peeper::supervisor::start(rt_, {worker_child("a", log_)}).process();
   watch(rt_, sup, log_, "sup");
   peeper::supervisor::stop(sup, exit_reason::error("enough"));
@@ -39,7 +39,7 @@ TEST_F(shutdown_test, stop_reason_is_the_exit_reason) {
   EXPECT_EQ(log_->count("sup down enough"), 1U);
 }
 
-TEST_F(shutdown_test, a_tree_stops_depth_first_newest_first) {
+TEST_F(supervisor_shutdown, a_tree_stops_depth_first_newest_first) {
   auto sub = peeper::supervisor::spec("sub", {worker_child("x", log_), worker_child("y", log_)});
   auto top = peeper::supervisor::start(rt_, {worker_child("a", log_), sub, worker_child("b", log_)})
                  .process();
@@ -48,7 +48,7 @@ TEST_F(shutdown_test, a_tree_stops_depth_first_newest_first) {
   EXPECT_EQ(log_->all(), (std::vector<std::string>{"stop b", "stop y", "stop x", "stop a"}));
 }
 
-TEST_F(shutdown_test, runtime_shutdown_stops_the_tree_in_order) {
+TEST_F(supervisor_shutdown, runtime_shutdown_stops_the_tree_in_order) {
   auto sub = peeper::supervisor::spec("sub", {worker_child("x", log_), worker_child("y", log_)});
   peeper::supervisor::start(rt_, {worker_child("a", log_), sub});
   log_->clear();
@@ -57,7 +57,7 @@ TEST_F(shutdown_test, runtime_shutdown_stops_the_tree_in_order) {
   EXPECT_EQ(rt_.process_count(), 0U);
 }
 
-TEST_F(shutdown_test, a_child_ignoring_shutdown_is_killed_after_its_timeout) {
+TEST_F(supervisor_shutdown, a_child_ignoring_shutdown_is_killed_after_its_timeout) {
   auto sup =
       peeper::supervisor::start(rt_, {worker_child("a", log_), stubborn_child("s", log_, 300ms)})
           .process();
@@ -70,7 +70,7 @@ TEST_F(shutdown_test, a_child_ignoring_shutdown_is_killed_after_its_timeout) {
   EXPECT_EQ(log_->since(2), (std::vector<std::string>{"got exit s", "s down killed", "stop a"}));
 }
 
-TEST_F(shutdown_test, a_timeout_is_not_used_when_the_child_ends_in_time) {
+TEST_F(supervisor_shutdown, a_timeout_is_not_used_when_the_child_ends_in_time) {
   auto sup = peeper::supervisor::start(rt_, {slow_child("slow", log_, 100ms, 300ms)}).process();
   rt_.run_until_idle();
   pid s = child_pid(sup, "slow");
@@ -80,7 +80,7 @@ TEST_F(shutdown_test, a_timeout_is_not_used_when_the_child_ends_in_time) {
   EXPECT_EQ(log_->all(), (std::vector<std::string>{"stop slow", "slow down shutdown"}));
 }
 
-TEST_F(shutdown_test, infinity_waits_as_long_as_it_takes) {
+TEST_F(supervisor_shutdown, infinity_waits_as_long_as_it_takes) {
   auto sup =
       peeper::supervisor::start(rt_, {slow_child("slow", log_, 60s, peeper::infinity)}).process();
   rt_.run_until_idle();
@@ -92,7 +92,7 @@ TEST_F(shutdown_test, infinity_waits_as_long_as_it_takes) {
   EXPECT_EQ(log_->all(), (std::vector<std::string>{"stop slow", "slow down shutdown"}));
 }
 
-TEST_F(shutdown_test, brutal_kill_kills_at_once_without_terminate) {
+TEST_F(supervisor_shutdown, brutal_kill_kills_at_once_without_terminate) {
   auto w = worker_child("w", log_);
   w.shutdown = peeper::brutal_kill;
   auto sup = peeper::supervisor::start(rt_, {w}).process();
@@ -103,7 +103,7 @@ TEST_F(shutdown_test, brutal_kill_kills_at_once_without_terminate) {
   EXPECT_EQ(log_->since(1), std::vector<std::string>{"w down killed"});
 }
 
-TEST_F(shutdown_test, a_child_not_trapping_exits_dies_with_shutdown) {
+TEST_F(supervisor_shutdown, a_child_not_trapping_exits_dies_with_shutdown) {
   auto sup =
       peeper::supervisor::start(rt_, {worker_child("w", log_, restart_type::permanent, false)})
           .process();
@@ -114,7 +114,7 @@ TEST_F(shutdown_test, a_child_not_trapping_exits_dies_with_shutdown) {
   EXPECT_EQ(log_->since(1), std::vector<std::string>{"w down shutdown"});
 }
 
-TEST_F(shutdown_test, a_failed_child_start_fails_the_supervisor_start) {
+TEST_F(supervisor_shutdown, a_failed_child_start_fails_the_supervisor_start) {
   auto out = peeper::supervisor::start(
       rt_, {worker_child("a", log_), failing_child("b", log_), worker_child("c", log_)});
   EXPECT_FALSE(out.ok());
@@ -125,7 +125,7 @@ TEST_F(shutdown_test, a_failed_child_start_fails_the_supervisor_start) {
   EXPECT_EQ(rt_.process_count(), 0U);
 }
 
-TEST_F(shutdown_test, a_throwing_start_function_is_a_failed_start) {
+TEST_F(supervisor_shutdown, a_throwing_start_function_is_a_failed_start) {
   peeper::child_spec bad;
   bad.id = "bad";
   bad.start = []() -> peeper::task<peeper::start_outcome> {
@@ -141,13 +141,13 @@ struct refuses : peeper::gen_server<refuses, int> {
   peeper::init_result<int> init(int /*x*/) { return peeper::stop(exit_reason::error("nope")); }
 };
 
-TEST_F(shutdown_test, a_child_whose_init_fails_fails_the_start) {
+TEST_F(supervisor_shutdown, a_child_whose_init_fails_fails_the_start) {
   auto out = peeper::supervisor::start(rt_, {peeper::worker_spec<refuses>("r", 1)});
   EXPECT_EQ(out.error(), peeper::start_errc::init_failed);
   EXPECT_EQ(out.reason(), exit_reason::shutdown("{failed_to_start_child, r, nope}"));
 }
 
-TEST_F(shutdown_test, ignored_children_are_kept_unless_temporary) {
+TEST_F(supervisor_shutdown, ignored_children_are_kept_unless_temporary) {
   auto sup = peeper::supervisor::start(
                  rt_, {ignored_child("i"), ignored_child("tmp", restart_type::temporary),
                        worker_child("a", log_)})
@@ -156,7 +156,7 @@ TEST_F(shutdown_test, ignored_children_are_kept_unless_temporary) {
   EXPECT_FALSE(child_pid(sup, "i"));
 }
 
-TEST_F(shutdown_test, the_parent_ending_stops_the_supervisor_with_its_reason) {
+TEST_F(supervisor_shutdown, the_parent_ending_stops_the_supervisor_with_its_reason) {
   auto sup_pid = std::make_shared<pid>();
   pid parent = peeper::spawn(rt_, [sup_pid, log = log_]() -> peeper::task<> {
     std::vector<peeper::child_spec> children{worker_child("a", log)};  // not a braced list in
@@ -179,7 +179,7 @@ TEST_F(shutdown_test, the_parent_ending_stops_the_supervisor_with_its_reason) {
       << events[2];
 }
 
-TEST_F(shutdown_test, a_taken_name_is_already_started) {
+TEST_F(supervisor_shutdown, a_taken_name_is_already_started) {
   auto first = peeper::supervisor::start(rt_, {}, {}, {.name = "sup"});
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(peeper::whereis(rt_, "sup"), first.process());
@@ -189,14 +189,14 @@ TEST_F(shutdown_test, a_taken_name_is_already_started) {
   EXPECT_EQ(log_->size(), 0U);
 }
 
-TEST_F(shutdown_test, gen_server_stop_works_on_a_supervisor) {
+TEST_F(supervisor_shutdown, gen_server_stop_works_on_a_supervisor) {
   auto sup = peeper::supervisor::start(rt_, {worker_child("a", log_)}).process();
   peeper::stop(sup);
   EXPECT_FALSE(peeper::is_alive(sup));
   EXPECT_EQ(log_->count("stop a"), 1U);
 }
 
-TEST_F(shutdown_test, async_stop_from_a_process) {
+TEST_F(supervisor_shutdown, async_stop_from_a_process) {
   auto sup = peeper::supervisor::start(rt_, {worker_child("a", log_)}).process();
   peeper::spawn(rt_, [sup, log = log_]() -> peeper::task<> {
     co_await peeper::supervisor::async_stop(sup, exit_reason::shutdown());

@@ -44,13 +44,13 @@ void end_child(const pid& p, ending e) {
   }
 }
 
-class strategy_matrix
+class supervisor_strategy_matrix
     : public ::testing::TestWithParam<std::tuple<strategy, restart_type, ending>> {
  protected:
   quiet_log quiet_;
 };
 
-TEST_P(strategy_matrix, restarts_as_otp) {
+TEST_P(supervisor_strategy_matrix, restarts_as_otp) {
   const auto [strat, restart, how] = GetParam();
   peeper::runtime rt(deterministic());
   auto log = std::make_shared<event_log>();
@@ -116,7 +116,7 @@ TEST_P(strategy_matrix, restarts_as_otp) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    all, strategy_matrix,
+    all, supervisor_strategy_matrix,
     ::testing::Combine(::testing::Values(strategy::one_for_one, strategy::one_for_all,
                                          strategy::rest_for_one),
                        ::testing::Values(restart_type::permanent, restart_type::transient,
@@ -127,7 +127,7 @@ INSTANTIATE_TEST_SUITE_P(
              peeper::to_string(std::get<1>(info.param)) + "_" + name_of(std::get<2>(info.param));
     });
 
-class strategy_test : public ::testing::Test {
+class supervisor_strategy : public ::testing::Test {
  protected:
   quiet_log quiet_;
   peeper::runtime rt_{deterministic()};
@@ -135,7 +135,7 @@ class strategy_test : public ::testing::Test {
 };
 
 // {shutdown, detail} is an orderly exit too: a transient child is not restarted.
-TEST_F(strategy_test, transient_child_ending_with_shutdown_detail_is_not_restarted) {
+TEST_F(supervisor_strategy, transient_child_ending_with_shutdown_detail_is_not_restarted) {
   auto sup =
       peeper::supervisor::start(rt_, {worker_child("t", log_, restart_type::transient)}).process();
   peeper::cast(peeper::server_ref<worker>(child_pid(sup, "t")),
@@ -146,7 +146,7 @@ TEST_F(strategy_test, transient_child_ending_with_shutdown_detail_is_not_restart
 }
 
 // one_for_all also restarts a child that was not running (terminated by hand).
-TEST_F(strategy_test, one_for_all_restarts_children_that_were_not_running) {
+TEST_F(supervisor_strategy, one_for_all_restarts_children_that_were_not_running) {
   auto sup = peeper::supervisor::start(rt_, {worker_child("a", log_), worker_child("b", log_)},
                                        {.strategy = strategy::one_for_all})
                  .process();
@@ -160,7 +160,7 @@ TEST_F(strategy_test, one_for_all_restarts_children_that_were_not_running) {
 
 // one_for_all / rest_for_one: temporary siblings stopped for a restart are
 // not started again, and their specs are gone.
-TEST_F(strategy_test, temporary_siblings_are_not_restarted) {
+TEST_F(supervisor_strategy, temporary_siblings_are_not_restarted) {
   auto sup = peeper::supervisor::start(
                  rt_,
                  {worker_child("a", log_), worker_child("tmp", log_, restart_type::temporary),
@@ -176,7 +176,7 @@ TEST_F(strategy_test, temporary_siblings_are_not_restarted) {
 }
 
 // A restart that fails is retried (each try counts) until it succeeds.
-TEST_F(strategy_test, failed_restart_is_retried) {
+TEST_F(supervisor_strategy, failed_restart_is_retried) {
   auto fails_left = std::make_shared<int>(0);
   peeper::child_spec flaky;
   flaky.id = "flaky";
@@ -203,7 +203,7 @@ TEST_F(strategy_test, failed_restart_is_retried) {
 }
 
 // ... and the tries count for the intensity: 1 crash + 3 failed tries > 3.
-TEST_F(strategy_test, failed_restarts_count_for_the_intensity) {
+TEST_F(supervisor_strategy, failed_restarts_count_for_the_intensity) {
   auto fail = std::make_shared<bool>(false);
   peeper::child_spec flaky;
   flaky.id = "flaky";
@@ -225,7 +225,7 @@ TEST_F(strategy_test, failed_restarts_count_for_the_intensity) {
 }
 
 // A restart that returns ignore leaves the child not running.
-TEST_F(strategy_test, restart_returning_ignore_leaves_the_child_down) {
+TEST_F(supervisor_strategy, restart_returning_ignore_leaves_the_child_down) {
   auto ignore = std::make_shared<bool>(false);
   peeper::child_spec s;
   s.id = "w";
@@ -246,7 +246,7 @@ TEST_F(strategy_test, restart_returning_ignore_leaves_the_child_down) {
 }
 
 // Exits of processes that are not children (or no longer are) change nothing.
-TEST_F(strategy_test, exit_of_a_stranger_is_ignored) {
+TEST_F(supervisor_strategy, exit_of_a_stranger_is_ignored) {
   auto sup = peeper::supervisor::start(rt_, {worker_child("a", log_)}).process();
   peeper::exit(sup, exit_reason::error("from outside"));  // trapped, not from the parent
   rt_.run_until_idle();
@@ -258,7 +258,7 @@ TEST_F(strategy_test, exit_of_a_stranger_is_ignored) {
 }
 
 // A child whose start forgot to link is linked by the supervisor anyway.
-TEST_F(strategy_test, unlinked_child_is_supervised_all_the_same) {
+TEST_F(supervisor_strategy, unlinked_child_is_supervised_all_the_same) {
   peeper::child_spec s;
   s.id = "u";
   s.start = [log = log_]() -> peeper::task<peeper::start_outcome> {
