@@ -141,7 +141,7 @@ class dictionary {
  public:
   /// Sets `key` to `value`; returns the previous value (empty if there was none).
   template <class K>
-  std::any put(K&& key, std::any value) {
+  std::any put(K&& key, std::any value) {  // NOLINT(performance-unnecessary-value-param): moved in
     auto [it, inserted] = map_.try_emplace(make_key(std::forward<K>(key)));
     std::any old = std::move(it->second);
     it->second = std::move(value);

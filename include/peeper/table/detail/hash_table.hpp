@@ -368,7 +368,7 @@ class hash_table final : public table_store<K, V> {
 
    private:
     void release() noexcept {
-      for (auto it = which_.rbegin(); it != which_.rend(); ++it) {
+      for (auto it = which_.rbegin(); it != which_.rend(); ++it) {  // NOLINT(modernize-loop-convert): reverse order
         rw_lock& l = table_->shards_[*it].lock;
         if constexpr (Write) {
           l.unlock();
@@ -383,8 +383,9 @@ class hash_table final : public table_store<K, V> {
     std::uint32_t token_ = 0;  // the same slot for every shard: one thread locks them all
   };
 
+  // NOLINTNEXTLINE(modernize-avoid-c-arrays): a run-time sized array of non-movable shards
   static std::unique_ptr<shard[]> make_shards(std::size_t n, bool reader_slots) {
-    auto out = std::make_unique<shard[]>(n);
+    auto out = std::make_unique<shard[]>(n);  // NOLINT(modernize-avoid-c-arrays)
     if (reader_slots) {
       for (std::size_t i = 0; i < n; ++i) out[i].lock.use_reader_slots();
     }
@@ -451,7 +452,7 @@ class hash_table final : public table_store<K, V> {
   const bool duplicates_;
   const std::size_t count_;
   const std::size_t mask_;
-  std::unique_ptr<shard[]> shards_;
+  std::unique_ptr<shard[]> shards_;  // NOLINT(modernize-avoid-c-arrays): run-time sized, non-movable
 };
 
 }  // namespace peeper::detail
