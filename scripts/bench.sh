@@ -113,6 +113,8 @@ calc() { awk "BEGIN { printf \"${2:-%.0f}\", $1 }"; }
 met() { if awk "BEGIN { exit !($1) }"; then echo "yes"; else echo "**no**"; fi; }
 M() { calc "$1 / 1e6" "%.2f"; }
 row() { echo "| $1 | $2 | $3 | $4 | $5 | $6 |"; }  # metric, median, spread, target, met?, Erlang
+# versus <ratio of ours to Erlang's speed>: "2.1× faster" or "1.4× slower".
+versus() { awk -v r="$1" 'BEGIN { if (r >= 1) printf "%.1f× faster", r; else printf "%.1f× slower", 1 / r }'; }
 
 rb=runtime_bench
 gb=gen_server_bench
@@ -166,12 +168,12 @@ erl_bytes=2600
   row "---" "---" "---" "---" "---" "---"
   row "call round trip, process → GenServer (\`co_await async_call\`, default 5 s timeout)" \
     "$(calc "$call_proc") ns" "$(bm_cv $gb $n_call)" "≤ 200 ns" "$(met "$call_proc <= 200")" \
-    "1.3 µs: $(calc "$erl_call_ns / $call_proc" "%.1f")× faster"
+    "1.3 µs: $(versus "$(calc "$erl_call_ns / $call_proc" "%.4f")")"
   row "... of which: a 5 s timer started and cancelled by a process (\`send_after\` + \`cancel_timer\`)" \
     "$(calc "$timer") ns" "$(bm_cv $rb $n_timer)" "report" "" ""
   row "call round trip, process → GenServer (\`async_call(..., infinity)\`: no timer)" \
     "$(calc "$call_proc_inf") ns" "$(bm_cv $gb $n_call_inf)" "≤ 200 ns" "$(met "$call_proc_inf <= 200")" \
-    "$(calc "$erl_call_ns / $call_proc_inf" "%.1f")× faster"
+    "$(versus "$(calc "$erl_call_ns / $call_proc_inf" "%.4f")")"
   row "send/receive round trip between two coroutine processes" "$(calc "$rt_round") ns" \
     "$(bm_cv $rb $n_round)" "≤ 200 ns" "$(met "$rt_round <= 200")" ""
   row "call from an outside thread (\`peeper::call\`)" "$(calc "$call_thread / 1000" "%.1f") µs" \
@@ -186,7 +188,7 @@ erl_bytes=2600
     "$(bm_cv $gb $n_cast_t2)" "report" "" ""
   row "spawn + exit, 1 spawning process (until all exited)" "$(M "$spawn1") M/s" \
     "$(bm_cv $rb $n_spawn1)" "≥ 5 M/s" "$(met "$spawn1 >= 5e6")" \
-    "0.6 M/s: $(calc "$spawn1 / $erl_spawn_per_s" "%.1f")× faster"
+    "0.6 M/s: $(versus "$(calc "$spawn1 / $erl_spawn_per_s" "%.4f")")"
   row "spawn + exit, 2 spawning processes" "$(M "$spawn2") M/s" "$(bm_cv $rb $n_spawn2)" "report" "" ""
   row "spawn + exit, spawned from an outside thread" "$(M "$spawn_out") M/s" "$(bm_cv $rb $n_spawn_out)" \
     "report" "" ""
@@ -213,7 +215,7 @@ erl_bytes=2600
       "$(tbl_spread "ping_$kind" shutdown_s)" "report" "" ""
   done
   row "skynet, 1,111,111 processes (1 M leaves)" "$(calc "$skynet") ms" "$(bm_cv $rb $n_skynet)" "report" "" \
-    "≈ 1 s: $(calc "1000 / $skynet" "%.1f")× faster"
+    "≈ 1 s: $(versus "$(calc "1000 / $skynet" "%.4f")")"
   echo
   echo "What the rows measure (sources: \`bench/runtime_bench.cpp\`, \`bench/gen_server_bench.cpp\`,"
   echo "\`bench/runtime_memory_table.cpp\`):"
