@@ -98,11 +98,13 @@ void stop(const pid& server, exit_reason reason, timeout_t timeout) {
   }
 }
 
-detail::request_op<bool> async_stop(const pid& server, exit_reason reason, timeout_t timeout) {
-  return {server,
-          std::make_unique<detail::request<detail::stop_request>>(
-              detail::envelope_kind::call, nullptr, &detail::invoke_stop, detail::stop_request{std::move(reason)}),
-          timeout, "stop"};
+detail::stop_op async_stop(const pid& server, exit_reason reason, timeout_t timeout) {
+  return detail::stop_op(
+      detail::request_op<bool>(server,
+                               std::make_unique<detail::request<detail::stop_request>>(
+                                   detail::envelope_kind::call, nullptr, &detail::invoke_stop,
+                                   detail::stop_request{std::move(reason)}),
+                               timeout, "stop"));
 }
 
 void code_change(const pid& server, std::any extra, timeout_t timeout) {

@@ -68,6 +68,10 @@ bool demonitor(ref monitor, bool flush) {
 bool exit(const pid& p, exit_reason reason) {
   if (!p) return false;
   detail::envelope_ptr e = std::make_unique<detail::exit_signal>(self(), std::move(reason), false);
+  if (process* me = current(); me == p.control_block()) {
+    me->signal_self(std::move(e));
+    return true;
+  }
   return p.control_block()->push(e);
 }
 
@@ -81,7 +85,12 @@ bool send_envelope(const pid& to, envelope_ptr e) {
 }
 
 bool receive_awaiter::await_ready() {
-  got_ = current_or_throw("receive").take_queued(filter_);
+  process& me = current_or_throw("receive");
+  // A body looping on receive over a long queue would never return to the
+  // scheduler: once its slice's budget is spent it suspends and yields.
+  if (me.budget_spent()) return false;
+  got_ = me.take_queued(filter_);
+  if (got_) me.spend_budget();
   return static_cast<bool>(got_);
 }
 
@@ -109,6 +118,7 @@ message receive_awaiter::await_resume() {
     w.handle = {};
     if (timer_ && got_) cancel_timer(me.rt().owner(), timer_);
   }
+  if (got_) current()->set_handling(&got_->payload_type_name());
   return message(std::move(got_));
 }
 

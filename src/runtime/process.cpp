@@ -198,7 +198,10 @@ void process::drain_inbox() {
       case envelope_kind::timeout: {
         auto tag = static_cast<timeout_signal&>(*cur).tag;
         if (wait_ && wait_->what != wait_state::kind::none && !wait_->ready && wait_->tag == tag) {
-          wait_->result = nullptr;
+          // A receive that suspended with a match queued (its slice's budget
+          // was spent) gets that message: it came before the timeout.
+          wait_->result =
+              wait_->what == wait_state::kind::receive ? take_queued(wait_->filter) : nullptr;
           wait_->ready = true;
         }
         break;
@@ -261,31 +264,46 @@ void process::on_signal(envelope_ptr e) {
   }
 }
 
+void process::crashed(exit_reason r) {
+  exit_self(std::move(r));
+  logger().error("process {} crashed{}: {}", describe(self()),
+                 handling_ != nullptr ? " while handling a " + *handling_ : "",
+                 reason_.to_string());
+}
+
 void process::exit_self(exit_reason r) {
   if (exiting_) return;
   exiting_ = true;
   reason_ = r.what() == exit_reason::kind::kill ? exit_reason::killed() : std::move(r);
 }
 
+bool process::has_queued(type_id_t filter) const noexcept {
+  for (const envelope* n = head_; n != nullptr; n = n->next) {
+    if (n->kind == envelope_kind::message && (filter == nullptr || n->type == filter)) return true;
+  }
+  return false;
+}
+
 bool process::has_work() const noexcept {
   if (wait_ && wait_->what != wait_state::kind::none) {
     if (wait_->ready) return true;
-    // A receive may match a queued message; a reply wait ignores the queue.
-    return wait_->what == wait_state::kind::receive && head_ != nullptr;
+    // A receive may match a queued message (one that matches none only
+    // waits: rescheduling for it would spin); a reply wait ignores the queue.
+    return wait_->what == wait_state::kind::receive && has_queued(wait_->filter);
   }
   return head_ != nullptr;
 }
 
 void process::run(int budget) {
+  budget_ = budget;
   process* const outer = std::exchange(tl_current, this);
-  const std::string* handling = nullptr;  // payload type of the message being handled
   try {
     drain_inbox();
     if (!started_ && !exiting_) {
       started_ = true;
       behaviour_->start();
     }
-    while (!exiting_ && budget > 0) {
+    while (!exiting_ && budget_ > 0) {
       if (wait_ && wait_->what != wait_state::kind::none) {
         if (!wait_->ready && wait_->what == wait_state::kind::receive) {
           if (envelope_ptr m = take_queued(wait_->filter)) {
@@ -298,8 +316,7 @@ void process::run(int budget) {
           drain_inbox();
           continue;
         }
-        --budget;
-        handling = nullptr;
+        --budget_;
         wait_->handle.resume();  // the awaiter takes the result and clears the wait
         continue;
       }
@@ -309,15 +326,13 @@ void process::run(int budget) {
         drain_inbox();
         continue;
       }
-      --budget;
-      handling = &e->payload_type_name();
+      --budget_;
+      handling_ = &e->payload_type_name();
       behaviour_->handle(std::move(e));
-      handling = nullptr;
+      handling_ = nullptr;
     }
   } catch (...) {
-    exit_self(exit_reason::from_current_exception());
-    logger().error("process {} crashed{}: {}", describe(self()),
-                   handling != nullptr ? " while handling a " + *handling : "", reason_.to_string());
+    crashed(exit_reason::from_current_exception());
   }
   if (exiting_) {
     finish_exit();

@@ -80,7 +80,7 @@ std::uint64_t runtime_core::next_id() noexcept {
 }
 
 runtime_core::runtime_core(runtime& owner, const runtime_options& options)
-    : owner_(&owner), options_(options), timers_(std::make_unique<timer_service>(*this)),
+    : owner_(&owner), options_(options), timers_(std::make_unique<timer_service>()),
       names_(std::make_unique<name_table>()),
       sched_(std::make_unique<scheduler>(*this, options.threads, options.deterministic,
                                          options.budget)),
@@ -112,7 +112,10 @@ pid runtime_core::spawn(std::unique_ptr<behaviour> b, process* link_to, process*
     p->rel().watchers.emplace(monitor_tag, monitor_by->self());
     monitor_by->rel().monitoring.emplace(monitor_tag, result);
   }
-  if (current() == nullptr) p->mark_root();
+  if (current() == nullptr) {
+    p->mark_root();
+    live_roots_.fetch_add(1, std::memory_order_acq_rel);
+  }
   live_.fetch_add(1, std::memory_order_acq_rel);
   live_list_->add(p);
   p->scheduled_.store(true, std::memory_order_relaxed);
@@ -124,7 +127,11 @@ void runtime_core::schedule(process* p) { sched_->schedule(p); }
 
 void runtime_core::on_exited(process* p) noexcept {
   live_list_->remove(p);
-  if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1 && stopping()) {
+  // seq_cst with shutdown's store of stopping_: either it sees the count
+  // drop, or we see it stopping and wake it.
+  const bool last_root = p->is_root() && live_roots_.fetch_sub(1, std::memory_order_seq_cst) == 1;
+  const bool last = live_.fetch_sub(1, std::memory_order_seq_cst) == 1;
+  if ((last || last_root) && stopping_.load(std::memory_order_seq_cst)) {
     std::lock_guard lock(live_list_->idle_mutex);
     live_list_->idle.notify_all();
   }
@@ -141,9 +148,12 @@ void runtime_core::stop_all(bool roots_only) {
   }
 }
 
-bool runtime_core::wait_idle(clock::time_point deadline) {
+bool runtime_core::wait_idle(clock::time_point deadline, bool roots_only) {
+  auto idle = [this, roots_only] {
+    return (roots_only ? live_roots_ : live_).load(std::memory_order_seq_cst) == 0;
+  };
   if (options_.deterministic) {
-    while (live() > 0) {
+    while (!idle()) {
       if (step()) continue;
       auto next = timers_->next_deadline();
       if (!next) return false;
@@ -152,22 +162,25 @@ bool runtime_core::wait_idle(clock::time_point deadline) {
     return true;
   }
   std::unique_lock lock(live_list_->idle_mutex);
-  return live_list_->idle.wait_until(lock, deadline, [this] { return live() == 0; });
+  return live_list_->idle.wait_until(lock, deadline, idle);
 }
 
 void runtime_core::shutdown() {
   if (on_scheduler_thread()) throw bad_argument("runtime::shutdown called from inside a process");
-  if (stopping_.exchange(true, std::memory_order_acq_rel)) return;
+  if (stopping_.exchange(true, std::memory_order_seq_cst)) return;
   auto deadline = clock::now() + options_.shutdown_timeout;
+  // The roots first (each stops what it started), then whatever they left:
+  // processes started inside processes but not linked to a root.
   stop_all(true);
-  if (!wait_idle(deadline)) {
+  wait_idle(deadline, true);
+  if (live() > 0) {
     stop_all(false);
-    if (!wait_idle(deadline)) {
+    if (!wait_idle(deadline, false)) {
       for (const pid& p : live_list_->snapshot(false)) {
         process::deliver(p.control_block(),
                          std::make_unique<exit_signal>(pid(), exit_reason::kill(), false));
       }
-      wait_idle(clock::now() + options_.shutdown_timeout);
+      wait_idle(clock::now() + options_.shutdown_timeout, false);
     }
   }
   sched_->stop();

@@ -22,7 +22,7 @@ namespace peeper::detail {
 
 class timer_service {
  public:
-  explicit timer_service(runtime_core& rt) : rt_(rt) {}
+  timer_service() = default;
   timer_service(const timer_service&) = delete;
   timer_service& operator=(const timer_service&) = delete;
   ~timer_service() { stop(); }
@@ -48,7 +48,6 @@ class timer_service {
   using key = std::pair<clock::time_point, std::uint64_t>;
   void loop();
 
-  runtime_core& rt_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::map<key, entry> by_time_;                             // guarded by mutex_

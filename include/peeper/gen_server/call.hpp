@@ -123,10 +123,11 @@ class request_op {
       return true;
     }
     tag_ = ref::make().id();
-    intrusive_ptr<process_channel> ch(new process_channel(route_.server(), tag_, me.self()), true);
-    static_cast<request_envelope&>(*req_).reply_to = from_ref(ch);
+    ch_ =
+        intrusive_ptr<process_channel>(new process_channel(route_.server(), tag_, me.self()), true);
+    static_cast<request_envelope&>(*req_).reply_to = from_ref(ch_);
     if (!route_.push(req_)) {
-      ch->claim();
+      ch_->claim();
       req_.reset();
       error_ = call_errc::noproc;
       return true;
@@ -142,12 +143,17 @@ class request_op {
       throw call_error(*error_, *error_ == call_errc::noproc ? exit_reason::noproc() : exit_reason::normal(),
                        what_);
     }
-    return take_reply<R>(wait_->await_resume(), what_);
+    envelope_ptr r = wait_->await_resume();
+    // Timed out: claim the answer so that a late reply is refused at the
+    // source (from::reply returns false), as for a caller thread.
+    if (!r) ch_->claim();
+    return take_reply<R>(std::move(r), what_);
   }
 
  private:
   Route route_;
   envelope_ptr req_;
+  intrusive_ptr<process_channel> ch_;
   timeout_t timeout_;
   const char* what_;
   std::uint64_t tag_ = 0;
@@ -217,9 +223,28 @@ void stop(const server_ref<Impl>& server, exit_reason reason = exit_reason::norm
   stop(server.resolve(), std::move(reason), timeout);
 }
 
-/// co_await async_stop(server, reason): stop from inside a process.
-detail::request_op<bool> async_stop(const pid& server, exit_reason reason = exit_reason::normal(),
-                                    timeout_t timeout = infinity);
+namespace detail {
+/// co_await: async_stop's operation. As for stop, a server that exits as
+/// asked is success (the request is answered by its exit, with "exited").
+/// It is a request_op<bool>, so layers above may wrap it as one.
+class stop_op : public request_op<bool> {
+ public:
+  explicit stop_op(request_op<bool> op) : request_op<bool>(std::move(op)) {}
+  void await_resume() {
+    try {
+      (void)request_op<bool>::await_resume();
+    } catch (const call_error& e) {
+      if (e.code() != call_errc::exited) throw;
+    }
+  }
+};
+}  // namespace detail
+
+/// co_await async_stop(server, reason): stop from inside a process; returns
+/// once the server has exited. Throws call_error as stop does, and
+/// not_in_process outside a process.
+detail::stop_op async_stop(const pid& server, exit_reason reason = exit_reason::normal(),
+                           timeout_t timeout = infinity);
 
 /// Runs the server's code_change(state, extra) (if it has one) and waits for
 /// it. Outside processes only. Throws call_error.

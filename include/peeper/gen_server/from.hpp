@@ -76,7 +76,9 @@ class reply_channel {
   /// Called when the last `from` for this call is dropped unanswered.
   void abandoned() {
     process* s = server_.control_block();
-    if (s != nullptr && s->exited()) {
+    // A server that stops in the callback drops its `from` while exiting,
+    // on its own thread, before it has exited: the caller gets its reason.
+    if (s != nullptr && (s->exited() || (s == current() && s->exiting()))) {
       fail(call_errc::exited, s->reason());
     } else {
       fail(call_errc::no_reply, exit_reason::normal());

@@ -21,6 +21,9 @@
 //   code_change(State&, const std::any& extra)       -> void
 // A callback taking the state as `const State&` cannot change it (the layers
 // above rely on that: Peeper commits nothing after such a callback).
+// A coroutine callback may use its state, `from` and handle_info's message
+// after an await (the server keeps them); it takes call, cast and continue
+// messages by value, as coroutines should (the request is gone once it waits).
 //
 // The messages a server accepts in call and cast are the parameter types of
 // its handle_call / handle_cast overloads, checked at compile time by call

@@ -36,7 +36,8 @@ concept process_body = std::invocable<std::decay_t<F>&> &&
 
 namespace detail {
 
-/// A coroutine body's end: the process exits normal, or with the exception.
+/// A coroutine body's end: the process exits normal, or crashes with the
+/// exception (logged as a crash report).
 class body_end final : public completion<void> {
  public:
   void done() override { current()->exit_self(exit_reason::normal()); }
@@ -44,7 +45,7 @@ class body_end final : public completion<void> {
     try {
       std::rethrow_exception(std::move(e));
     } catch (...) {
-      current()->exit_self(exit_reason::from_current_exception());
+      current()->crashed(exit_reason::from_current_exception());
     }
   }
 };

@@ -143,8 +143,7 @@ class server_host : public server_host_base {
   void on_cast(Msg&& m) {
     using T = cast_traits<Impl, Msg>;
     try {
-      auto&& r = T::invoke(impl_, std::move(m), *state_);
-      finish_any<T::mutates>(std::move(r));
+      finish_any<T::mutates>(T::invoke(impl_, std::move(m), *state_));
     } catch (...) {
       crash(std::current_exception(), nullptr);
     }
@@ -172,7 +171,7 @@ class server_host : public server_host_base {
   virtual void committed() {}
   /// init returned stop or ignore (reason: normal for ignore). The default
   /// fails the start; Peeper's worker keeps its state instead.
-  virtual void init_refused(std::optional<exit_reason> stop_reason) {
+  virtual void init_refused(const std::optional<exit_reason>& stop_reason) {
     ack_failure(stop_reason ? start_errc::init_failed : start_errc::ignored,
                 stop_reason.value_or(exit_reason::normal()));
     current()->exit_self(stop_reason.value_or(exit_reason::normal()));
@@ -196,8 +195,8 @@ class server_host : public server_host_base {
     }
     try {
       if constexpr (requires(Impl& i) { i.init(std::forward<Arg>(arg)); }) {
-        auto&& r = impl_.init(std::forward<Arg>(arg));
-        using R = std::decay_t<decltype(r)>;
+        auto r = impl_.init(std::forward<Arg>(arg));
+        using R = decltype(r);
         if constexpr (task_value<R>::is_task) {
           using V = typename task_value<R>::type;
           run_async<V>(std::move(r), [](server_host& h, V v) {
@@ -269,15 +268,14 @@ class server_host : public server_host_base {
   /// Applies a cast-like result (handle_cast / handle_info / handle_continue),
   /// running coroutine callbacks first.
   template <bool Mutates, class R>
-  void finish_any(R&& r) {
-    using D = std::decay_t<R>;
-    if constexpr (task_value<D>::is_task) {
-      using V = typename task_value<D>::type;
+  void finish_any(R r) {
+    if constexpr (task_value<R>::is_task) {
+      using V = typename task_value<R>::type;
       run_async<V>(std::move(r), [](server_host& h, V v) {
         h.template finish_cast<Mutates>(typename cast_norm<V>::type(std::move(v)));
       }, std::nullopt);
     } else {
-      finish_cast<Mutates>(typename cast_norm<D>::type(std::move(r)));
+      finish_cast<Mutates>(typename cast_norm<R>::type(std::move(r)));
     }
   }
 
@@ -302,8 +300,7 @@ class server_host : public server_host_base {
       if (auto c = next.take_continue()) {
         using T = continue_traits<Impl, C>;
         static_assert(T::defined, "continue_with(x) needs handle_continue(x, state) in the server");
-        auto&& r = T::invoke(impl_, std::move(*c), *state_);
-        finish_any<T::mutates>(std::move(r));
+        finish_any<T::mutates>(T::invoke(impl_, std::move(*c), *state_));
       }
     }
   }

@@ -47,7 +47,8 @@ class behaviour {
   /// but never handled, in arrival order. The default drops them (a dropped
   /// call answers its caller with the exit reason). Peeper's worker hands
   /// them to its successor.
-  virtual void on_unprocessed(std::vector<envelope_ptr> /*messages*/) noexcept {}
+  // By value: overrides take ownership of the messages.
+  virtual void on_unprocessed(std::vector<envelope_ptr> /*messages*/) noexcept {}  // NOLINT(performance-unnecessary-value-param)
   /// The object a typed request addresses, if this behaviour hosts one of that type.
   virtual void* target(type_id_t /*type*/) noexcept { return nullptr; }
 };
@@ -103,6 +104,16 @@ class process {
   /// Runs one time slice; reschedules itself if work remains.
   void run(int budget);
   void exit_self(exit_reason r);
+  /// Ends the process with `r`, the reason of an exception that escaped its
+  /// body, and logs a crash report naming the message it was handling.
+  void crashed(exit_reason r);
+  /// Notes the payload type of the message the body handles now, for crash
+  /// reports (type names are static, so the pointer stays valid).
+  void set_handling(const std::string* type) noexcept { handling_ = type; }
+  /// Acts on a signal the process sends itself (exit(self(), reason)) at
+  /// once, as OTP does, rather than when it next drains its inbox (a plain
+  /// body never does again).
+  void signal_self(envelope_ptr e) { on_signal(std::move(e)); }
   [[nodiscard]] bool exiting() const noexcept { return exiting_; }
   bool set_trap_exit(bool on) noexcept { return std::exchange(trap_exit_, on); }
   [[nodiscard]] bool traps_exit() const noexcept { return trap_exit_; }
@@ -112,6 +123,11 @@ class process {
   wait_state& wait();
   /// Takes the first queued message matching `filter` (nullptr: any).
   envelope_ptr take_queued(type_id_t filter);
+  /// True once the current time slice has handled its budget of messages:
+  /// a receive then suspends even if a message is queued, so others run.
+  [[nodiscard]] bool budget_spent() const noexcept { return budget_ <= 0; }
+  /// Counts a message taken by a receive that did not suspend.
+  void spend_budget() noexcept { --budget_; }
   /// Puts `msgs` (in order) ahead of everything queued.
   void requeue_front(std::vector<envelope_ptr> msgs) noexcept;
   /// Removes the queued down_message of monitor `tag`, if any.
@@ -135,8 +151,8 @@ class process {
   void enqueue_private(envelope_ptr e) noexcept;
   envelope_ptr pop_private() noexcept;
   void finish_exit();
-  void crash(const envelope* during);
   [[nodiscard]] bool has_work() const noexcept;
+  [[nodiscard]] bool has_queued(type_id_t filter) const noexcept;
 
   std::atomic<std::uint32_t> refs_{1};
   std::atomic<bool> exited_{false};
@@ -144,6 +160,8 @@ class process {
   bool exiting_ = false;
   bool trap_exit_ = false;
   bool root_ = false;
+  int budget_ = 0;                         // messages left in the current time slice
+  const std::string* handling_ = nullptr;  // payload type of the message being handled
   std::uint64_t id_;
   runtime_core* rt_;
   std::atomic<envelope*> inbox_{nullptr};

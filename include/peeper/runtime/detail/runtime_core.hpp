@@ -60,12 +60,15 @@ class runtime_core {
   friend class scheduler;
   std::uint64_t next_id() noexcept;
   void stop_all(bool roots_only);
-  bool wait_idle(clock::time_point deadline);
+  /// Waits until no process (or, with roots_only, no process started from
+  /// outside) is alive, or `deadline`. True if that happened.
+  bool wait_idle(clock::time_point deadline, bool roots_only);
 
   runtime* owner_;
   runtime_options options_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> live_{0};
+  std::atomic<std::size_t> live_roots_{0};  // live processes started from outside processes
   std::atomic<std::uint64_t> ids_{0};
   std::unique_ptr<timer_service> timers_;
   std::unique_ptr<name_table> names_;
