@@ -231,7 +231,8 @@ TEST(peeper_basics, worker_name_appends_gen_server_in_the_same_scope) {
   auto reg = std::make_shared<peeper::registry>();
   EXPECT_EQ(peeper::worker_name("x"), peeper::name("x.GenServer"));
   EXPECT_EQ(peeper::worker_name(peeper::name::global("x")), peeper::name::global("x.GenServer"));
-  EXPECT_EQ(peeper::worker_name(peeper::name::via(reg, "x")), peeper::name::via(reg, "x.GenServer"));
+  EXPECT_EQ(peeper::worker_name(peeper::name::via(reg, "x")),
+            peeper::name::via(reg, "x.GenServer"));
 }
 
 void check_named(peeper::runtime& rt, const peeper::name& n) {
@@ -353,7 +354,8 @@ TEST(peeper_basics, an_instance_restarted_by_its_supervisor_starts_fresh_under_i
   peeper::runtime rt;
   auto o = counter_options(3);
   o.name = "fresh";
-  auto top = peeper::supervisor::start(rt, {peeper::server_spec<counter>("counter", o)}, {.max_restarts = 1000})
+  auto top = peeper::supervisor::start(rt, {peeper::server_spec<counter>("counter", o)},
+                                       {.max_restarts = 1000})
                  .process();
   counter_instance s(rt, "fresh");
   EXPECT_EQ(peeper::call(s, inc_call{1}), 4);
@@ -597,7 +599,9 @@ struct dict_server : peeper::gen_server<dict_server, int> {
     put(true, std::optional<int>{});
     return peeper::noreply();
   }
-  auto handle_call(dict_size /*m*/, const int& /*s*/) { return peeper::reply(peeper::this_process::keys().size()); }
+  auto handle_call(dict_size /*m*/, const int& /*s*/) {
+    return peeper::reply(peeper::this_process::keys().size());
+  }
   auto handle_call(check_dict /*m*/, const int& /*s*/) {
     namespace tp = peeper::this_process;
     std::vector<std::string> wrong;
@@ -670,7 +674,9 @@ struct picky : peeper::gen_server<picky, pstate> {
     s.inits += 1;
     return s;
   }
-  auto handle_call(read_pstate /*m*/, const pstate& s) { return peeper::reply(std::make_pair(s.n, s.inits)); }
+  auto handle_call(read_pstate /*m*/, const pstate& s) {
+    return peeper::reply(std::make_pair(s.n, s.inits));
+  }
   auto handle_cast(set_mode m, pstate& s) {
     s.mode = m.mode;
     return peeper::noreply();
@@ -685,7 +691,8 @@ TEST(peeper_basics, init_returning_stop_at_start_warns_and_keeps_the_initial_sta
   captured_log log;
   {
     peeper::runtime rt;
-    auto r = peeper::start<picky>(rt, peeper::server_options<pstate>{.state = {5, init_mode::stop, 0}});
+    auto r =
+        peeper::start<picky>(rt, peeper::server_options<pstate>{.state = {5, init_mode::stop, 0}});
     ASSERT_TRUE(r.ok()) << r.to_string();
     auto s = r.value();
     EXPECT_EQ(peeper::call(s, read_pstate{}), std::make_pair(5, 0));
@@ -694,7 +701,8 @@ TEST(peeper_basics, init_returning_stop_at_start_warns_and_keeps_the_initial_sta
   }
   std::string text = log.text();
   EXPECT_NE(text.find("warning: Peeper server"), std::string::npos) << text;
-  EXPECT_NE(text.find("init must return ok, it returned stop (no thanks); the state is kept"), std::string::npos)
+  EXPECT_NE(text.find("init must return ok, it returned stop (no thanks); the state is kept"),
+            std::string::npos)
       << text;
 }
 
@@ -702,12 +710,15 @@ TEST(peeper_basics, init_returning_ignore_at_start_warns_and_keeps_the_initial_s
   captured_log log;
   {
     peeper::runtime rt;
-    auto r = peeper::start<picky>(rt, peeper::server_options<pstate>{.state = {3, init_mode::ignore, 0}});
+    auto r = peeper::start<picky>(
+        rt, peeper::server_options<pstate>{.state = {3, init_mode::ignore, 0}});
     ASSERT_TRUE(r.ok()) << r.to_string();
     EXPECT_EQ(peeper::call(r.value(), read_pstate{}), std::make_pair(3, 0));
   }
   std::string text = log.text();
-  EXPECT_NE(text.find("init must return ok, it returned ignore; the state is kept"), std::string::npos) << text;
+  EXPECT_NE(text.find("init must return ok, it returned ignore; the state is kept"),
+            std::string::npos)
+      << text;
 }
 
 TEST(peeper_basics, init_refusing_on_a_restart_warns_and_keeps_the_preserved_state) {
@@ -733,13 +744,15 @@ TEST(peeper_basics, init_refusing_on_a_restart_warns_and_keeps_the_preserved_sta
     EXPECT_EQ(peeper::call(s, read_pstate{}), std::make_pair(4, 2));
   }
   std::string text = log.text();
-  EXPECT_NE(text.find("it returned stop (no thanks); the state is kept"), std::string::npos) << text;
+  EXPECT_NE(text.find("it returned stop (no thanks); the state is kept"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("it returned ignore; the state is kept"), std::string::npos) << text;
 }
 
 TEST(peeper_basics, a_valid_init_works) {
   peeper::runtime rt;
-  auto s = peeper::start<picky>(rt, peeper::server_options<pstate>{.state = {2, init_mode::ok, 0}}).value();
+  auto s = peeper::start<picky>(rt, peeper::server_options<pstate>{.state = {2, init_mode::ok, 0}})
+               .value();
   EXPECT_EQ(peeper::call(s, read_pstate{}), std::make_pair(2, 1));
 }
 
@@ -751,7 +764,8 @@ struct throws_in_init : peeper::gen_server<throws_in_init, int> {
 
 TEST(peeper_basics, init_throwing_at_start_fails_the_start_and_leaves_nothing) {
   quiet_log quiet;
-  peeper::runtime rt(peeper::runtime_options{.deterministic = true});  // to see the end of every process
+  peeper::runtime rt(
+      peeper::runtime_options{.deterministic = true});  // to see the end of every process
   peeper::server_options<int> o;
   o.name = "thrower";
   auto r = peeper::start<throws_in_init>(rt, o);
@@ -775,7 +789,9 @@ struct ask_timeout {};
 
 /// handle_continue, an idle timeout and code_change, each changing the state.
 struct evolving : peeper::gen_server<evolving, cstate> {
-  auto handle_cast(start_continue m, cstate& /*s*/) { return peeper::noreply(peeper::continue_with(m.by)); }
+  auto handle_cast(start_continue m, cstate& /*s*/) {
+    return peeper::noreply(peeper::continue_with(m.by));
+  }
   auto handle_continue(long by, cstate& s) {
     s.n += by;
     report(s, "continued");

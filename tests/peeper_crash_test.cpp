@@ -110,7 +110,9 @@ void check_stop_return(const exit_reason& reason) {
   EXPECT_EQ(peeper::call(s, get{}), 10);
 }
 
-TEST(peeper_crash, a_worker_stopping_normal_is_restarted_with_the_state) { check_stop_return(exit_reason::normal()); }
+TEST(peeper_crash, a_worker_stopping_normal_is_restarted_with_the_state) {
+  check_stop_return(exit_reason::normal());
+}
 
 TEST(peeper_crash, a_worker_stopping_with_shutdown_is_restarted_with_the_state) {
   check_stop_return(exit_reason::shutdown());
@@ -188,7 +190,9 @@ void check_stop_in_call(const exit_reason& reason) {
   EXPECT_EQ(peeper::call(s, get{}), 10);
 }
 
-TEST(peeper_crash, a_call_stopping_normal_answers_exited_normal) { check_stop_in_call(exit_reason::normal()); }
+TEST(peeper_crash, a_call_stopping_normal_answers_exited_normal) {
+  check_stop_in_call(exit_reason::normal());
+}
 TEST(peeper_crash, a_call_stopping_with_shutdown_answers_exited_shutdown) {
   check_stop_in_call(exit_reason::shutdown());
 }
@@ -233,7 +237,8 @@ TEST(peeper_crash, a_call_in_flight_when_the_worker_is_killed_answers_exited_kil
 TEST(peeper_crash, a_call_in_flight_when_the_worker_gets_shutdown_answers_exited_shutdown) {
   check_call_in_flight(exit_reason::shutdown(), exit_reason::shutdown());
 }
-TEST(peeper_crash, a_call_in_flight_when_the_worker_gets_shutdown_with_detail_answers_exited_with_it) {
+TEST(peeper_crash,
+     a_call_in_flight_when_the_worker_gets_shutdown_with_detail_answers_exited_with_it) {
   check_call_in_flight(exit_reason::shutdown("x"), exit_reason::shutdown("x"));
 }
 TEST(peeper_crash, a_call_in_flight_when_the_worker_gets_a_custom_reason_answers_exited_with_it) {
@@ -248,7 +253,8 @@ TEST(peeper_crash, a_call_in_flight_when_the_worker_gets_normal_is_answered) {
   gate_ref g = start_gate(rt);
   auto f = on_thread([&] { return peeper::call(s, block_call{g}, hang_guard); });
   expect_event(*events, "blocked");
-  peeper::exit(peeper::worker(s), exit_reason::normal());  // ignored: the worker does not trap exits
+  peeper::exit(peeper::worker(s),
+               exit_reason::normal());  // ignored: the worker does not trap exits
   peeper::cast(g, open_gate{});
   EXPECT_EQ(f.get(), 10);
 }
@@ -285,7 +291,8 @@ TEST(peeper_crash, messages_queued_behind_a_crashing_call_are_handled_in_order_b
   EXPECT_NE(peeper::worker(s), w);
 }
 
-TEST(peeper_crash, messages_queued_when_the_worker_is_killed_are_handled_in_order_by_the_next_worker) {
+TEST(peeper_crash,
+     messages_queued_when_the_worker_is_killed_are_handled_in_order_by_the_next_worker) {
   quiet_log quiet;
   peeper::runtime rt;
   auto events = std::make_shared<probe>();
@@ -624,7 +631,8 @@ void expect_gone(peeper::runtime& rt, const counter_instance& s, const peeper::n
 
 TEST(peeper_crash, restart_intensity_exceeded_takes_the_instance_down_and_the_name_is_free_again) {
   quiet_log quiet;
-  peeper::runtime rt(peeper::runtime_options{.deterministic = true});  // three crashes within 1 s, surely
+  peeper::runtime rt(
+      peeper::runtime_options{.deterministic = true});  // three crashes within 1 s, surely
   auto o = counter_options(5);
   o.name = "intense";
   o.strategy = peeper::strategy::one_for_all;
@@ -697,10 +705,12 @@ TEST(peeper_crash, calls_waiting_for_a_worker_when_the_instance_ends_get_an_erro
   await_exit(rt, sup);
 }
 
-// ---- the reason a caller gets names the worker that ended its call -------------------------------
+// ---- the reason a caller gets names the worker that ended its call
+// -------------------------------
 
 /// Deterministic runtimes: runs a process that calls `s` and reports how the call ended.
-void client_call(peeper::runtime& rt, const counter_instance& s, block_call m, event_queue<std::string>& out) {
+void client_call(peeper::runtime& rt, const counter_instance& s, block_call m,
+                 event_queue<std::string>& out) {
   peeper::spawn(rt, [s, m, &out]() -> peeper::task<> {
     try {
       auto op = peeper::async_call(s, m, peeper::infinity);
@@ -712,7 +722,8 @@ void client_call(peeper::runtime& rt, const counter_instance& s, block_call m, e
   });
 }
 
-TEST(peeper_crash, a_call_carried_to_the_next_worker_and_killed_there_answers_with_the_next_workers_reason) {
+TEST(peeper_crash,
+     a_call_carried_to_the_next_worker_and_killed_there_answers_with_the_next_workers_reason) {
   quiet_log quiet;
   peeper::runtime rt(peeper::runtime_options{.deterministic = true});
   auto s = start_counter(rt, counter_options(3));

@@ -50,7 +50,8 @@ TEST(peeper_listener, on_state_changed_sees_every_commit_in_order) {
   EXPECT_EQ(peeper::call(s, inc_call{5}), 25);
   peeper::send(s, inc_info{});
   EXPECT_EQ(peeper::call(s, get{}), 26);
-  for (long i = 0; i < 20; ++i) expect_event(*log, std::to_string(i) + "->" + std::to_string(i + 1));
+  for (long i = 0; i < 20; ++i)
+    expect_event(*log, std::to_string(i) + "->" + std::to_string(i + 1));
   expect_event(*log, "20->25");
   expect_event(*log, "25->26");
 }
@@ -71,7 +72,8 @@ TEST(peeper_listener, commits_from_many_clients_are_seen_in_commit_order) {
   for (auto& t : clients) t.join();
   EXPECT_EQ(peeper::call(s, get{}), 100);
   // Whoever sent them, commits are numbered by the worker: the listener sees 0..100 in order.
-  for (long i = 0; i < 100; ++i) expect_event(*log, std::to_string(i) + "->" + std::to_string(i + 1));
+  for (long i = 0; i < 100; ++i)
+    expect_event(*log, std::to_string(i) + "->" + std::to_string(i + 1));
 }
 
 TEST(peeper_listener, on_terminate_gets_the_reason_and_the_last_committed_state) {
@@ -84,7 +86,7 @@ TEST(peeper_listener, on_terminate_gets_the_reason_and_the_last_committed_state)
   expect_event(*log, "3->4");
   crash_worker(rt, s);
   expect_event(*log, "terminate killed 4");
-  expect_event(*log, "4->4");  // the next worker's init commits the preserved state
+  expect_event(*log, "4->4");    // the next worker's init commits the preserved state
   peeper::cast(s, fail_cast{});  // the +1000 is not committed
   expect_event(*log, "terminate {exception, std::runtime_error: fail_cast} 4");
   expect_event(*log, "4->4");
@@ -188,7 +190,8 @@ TEST(peeper_listener, listener_events_waiting_for_a_killed_keeper_go_to_the_next
   peeper::exit(k, exit_reason::kill());  // handled once the hook returns
   release->set_value();
   await_exit(rt, k);
-  for (long i = 0; i < 10; ++i) expect_event(*log, std::to_string(i) + "->" + std::to_string(i + 1));
+  for (long i = 0; i < 10; ++i)
+    expect_event(*log, std::to_string(i) + "->" + std::to_string(i + 1));
   // Nothing twice, nothing more.
   EXPECT_EQ(peeper::call(s, inc_call{1}), 11);
   expect_event(*log, "10->11");

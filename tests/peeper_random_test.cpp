@@ -47,7 +47,8 @@ bool is_crash(op_kind k) { return k >= op_kind::kill_worker; }
 
 const std::vector<exit_reason>& reasons() {
   static const std::vector<exit_reason> r{exit_reason::normal(), exit_reason::shutdown(),
-                                          exit_reason::shutdown("random"), exit_reason::error("random")};
+                                          exit_reason::shutdown("random"),
+                                          exit_reason::error("random")};
   return r;
 }
 
@@ -188,8 +189,8 @@ const auto run_in_process = [](counter_instance s, op o) -> peeper::task<outcome
 };
 
 bool process_can_run(op_kind k) {
-  return k != op_kind::direct_call_inc && k != op_kind::direct_cast_inc && k != op_kind::kill_worker &&
-         k != op_kind::exit_worker && k != op_kind::kill_keeper;
+  return k != op_kind::direct_call_inc && k != op_kind::direct_cast_inc &&
+         k != op_kind::kill_worker && k != op_kind::exit_worker && k != op_kind::kill_keeper;
 }
 
 /// Runs `o` in a fresh process and waits for its outcome.
@@ -210,12 +211,12 @@ outcome run_via_process(peeper::runtime& rt, const counter_instance& s, const op
 op random_op(std::mt19937& rng, int& next_tag, bool crashes_from_threads) {
   // Weights: mostly messages, about one step in five a crash.
   static const std::vector<std::pair<op_kind, int>> weights{
-      {op_kind::cast_inc, 12},     {op_kind::call_inc, 8},   {op_kind::send_inc, 5},
-      {op_kind::cast_tag, 6},      {op_kind::send_tag, 3},   {op_kind::read, 5},
-      {op_kind::direct_call_inc, 3}, {op_kind::direct_cast_inc, 3},
-      {op_kind::kill_worker, 3},   {op_kind::exit_worker, 2}, {op_kind::fail_cast, 2},
-      {op_kind::fail_call, 2},     {op_kind::stop_cast, 2},  {op_kind::stop_call, 2},
-      {op_kind::inc_then_stop, 1}, {op_kind::kill_keeper, 2},
+      {op_kind::cast_inc, 12},       {op_kind::call_inc, 8},        {op_kind::send_inc, 5},
+      {op_kind::cast_tag, 6},        {op_kind::send_tag, 3},        {op_kind::read, 5},
+      {op_kind::direct_call_inc, 3}, {op_kind::direct_cast_inc, 3}, {op_kind::kill_worker, 3},
+      {op_kind::exit_worker, 2},     {op_kind::fail_cast, 2},       {op_kind::fail_call, 2},
+      {op_kind::stop_cast, 2},       {op_kind::stop_call, 2},       {op_kind::inc_then_stop, 1},
+      {op_kind::kill_keeper, 2},
   };
   int total = 0;
   for (const auto& [k, w] : weights) total += w;
@@ -231,22 +232,25 @@ op random_op(std::mt19937& rng, int& next_tag, bool crashes_from_threads) {
   o.by = std::uniform_int_distribution<long>(1, 5)(rng);
   o.tag = next_tag++;
   o.reason = reasons()[std::uniform_int_distribution<std::size_t>(0, reasons().size() - 1)(rng)];
-  if (o.kind == op_kind::exit_worker && o.reason.is_normal()) o.reason = exit_reason::error("random");
+  if (o.kind == op_kind::exit_worker && o.reason.is_normal())
+    o.reason = exit_reason::error("random");
   o.from_process = process_can_run(o.kind) && std::uniform_int_distribution<int>(0, 1)(rng) == 1;
   if (!crashes_from_threads && !process_can_run(o.kind)) o.from_process = false;
   return o;
 }
 
 std::string describe(const op& o) {
-  static const char* names[] = {"cast_inc",  "call_inc",  "send_inc",  "cast_tag",      "send_tag",  "read",
-                                "direct_call_inc", "direct_cast_inc", "kill_worker", "exit_worker",
-                                "fail_cast", "fail_call", "stop_cast", "stop_call", "inc_then_stop",
-                                "kill_keeper"};
+  static const char* names[] = {"cast_inc",    "call_inc",    "send_inc",        "cast_tag",
+                                "send_tag",    "read",        "direct_call_inc", "direct_cast_inc",
+                                "kill_worker", "exit_worker", "fail_cast",       "fail_call",
+                                "stop_cast",   "stop_call",   "inc_then_stop",   "kill_keeper"};
   return std::string(names[static_cast<int>(o.kind)]) + " by " + std::to_string(o.by) + " tag " +
-         std::to_string(o.tag) + " reason " + o.reason.to_string() + (o.from_process ? " (process)" : " (thread)");
+         std::to_string(o.tag) + " reason " + o.reason.to_string() +
+         (o.from_process ? " (process)" : " (thread)");
 }
 
-// ---- one client at a time, the model checked after every step -------------------------------------
+// ---- one client at a time, the model checked after every step
+// -------------------------------------
 
 void run_sequential(std::uint32_t seed, peeper::strategy strategy, int steps) {
   SCOPED_TRACE("seed " + std::to_string(seed) + ", strategy " + peeper::to_string(strategy));
@@ -343,7 +347,8 @@ TEST(peeper_random, one_client_at_a_time_with_random_crashes_matches_the_model_r
   run_sequential(3, peeper::strategy::rest_for_one, 300);
 }
 
-// ---- many clients at once, crashes injected by the clients, totals checked at the end --------------
+// ---- many clients at once, crashes injected by the clients, totals checked at the end
+// --------------
 
 /// What one client did: the increments that must count, the tags it sent (in order).
 struct client_record {
@@ -391,7 +396,8 @@ void account(const op& o, const outcome& r, client_record& rec) {
   }
 }
 
-TEST(peeper_random, many_clients_with_random_crashes_lose_no_increment_and_keep_each_clients_order) {
+TEST(peeper_random,
+     many_clients_with_random_crashes_lose_no_increment_and_keep_each_clients_order) {
   quiet_log quiet;
   peeper::runtime rt;
   auto o = counter_options(0);
@@ -412,7 +418,8 @@ TEST(peeper_random, many_clients_with_random_crashes_lose_no_increment_and_keep_
     for (int i = 0; i < ops_per_client; ++i) {
       op x = random_op(rng, next_tag, is_thread);
       // Rarer crashes than in the sequential test: 8 clients inject them.
-      if (is_crash(x.kind) && std::uniform_int_distribution<int>(0, 3)(rng) != 0) x.kind = op_kind::cast_inc;
+      if (is_crash(x.kind) && std::uniform_int_distribution<int>(0, 3)(rng) != 0)
+        x.kind = op_kind::cast_inc;
       if (!is_thread && !process_can_run(x.kind)) x.kind = op_kind::cast_inc;
       body_ops->push_back(x);
     }

@@ -99,7 +99,8 @@ class quiet_log {
 class captured_log {
  public:
   explicit captured_log(peeper::log_level level = peeper::log_level::warn)
-      : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)), saved_level_(peeper::get_log_level()) {
+      : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)),
+        saved_level_(peeper::get_log_level()) {
     sink_->set_pattern("%l: %v");
     auto& sinks = peeper::detail::logger().sinks();
     saved_sinks_ = sinks;
@@ -127,7 +128,8 @@ class captured_log {
 
 /// Spawns a process that monitors `p` and reports its exit reason to `out`;
 /// returns once the monitor is in place (threaded runtimes only).
-inline void watch(peeper::runtime& rt, const peeper::pid& p, event_queue<peeper::exit_reason>& out) {
+inline void watch(peeper::runtime& rt, const peeper::pid& p,
+                  event_queue<peeper::exit_reason>& out) {
   auto ready = std::make_shared<event_queue<bool>>();
   peeper::spawn(rt, [p, &out, ready]() -> peeper::task<> {
     peeper::monitor(p);
@@ -190,7 +192,9 @@ struct gate : peeper::gen_server<gate, gate_state> {
 };
 using gate_ref = peeper::server_ref<gate>;
 
-inline gate_ref start_gate(peeper::runtime& rt) { return peeper::start<gate>(rt, gate_state{}).value(); }
+inline gate_ref start_gate(peeper::runtime& rt) {
+  return peeper::start<gate>(rt, gate_state{}).value();
+}
 
 // ---- the counter ------------------------------------------------------------------
 
@@ -287,8 +291,12 @@ struct counter : peeper::gen_server<counter, cstate> {
     s.n += 1000;
     throw std::runtime_error("fail_call");
   }
-  peeper::call_result<long> handle_call(stop_call m, const cstate& /*s*/) { return peeper::stop(m.reason); }
-  peeper::call_result<long> handle_call(stop_reply_call m, const cstate& s) { return peeper::stop(m.reason, s.n); }
+  peeper::call_result<long> handle_call(stop_call m, const cstate& /*s*/) {
+    return peeper::stop(m.reason);
+  }
+  peeper::call_result<long> handle_call(stop_reply_call m, const cstate& s) {
+    return peeper::stop(m.reason, s.n);
+  }
   peeper::task<peeper::reply_t<long>> handle_call(block_call m, const cstate& s) {
     report(s, "blocked");
     auto op = peeper::async_call(m.g, pass{}, peeper::infinity);
@@ -302,7 +310,8 @@ struct counter : peeper::gen_server<counter, cstate> {
     s.n += 1000;
     throw std::runtime_error("block_then_fail");
   }
-  peeper::task<peeper::reply_t<std::optional<long>>> handle_call(ask_keeper m, const cstate& /*s*/) {
+  peeper::task<peeper::reply_t<std::optional<long>>> handle_call(ask_keeper m,
+                                                                 const cstate& /*s*/) {
     peeper::server_ref<peeper::detail::keeper_impl<cstate>> k(m.keeper);
     auto op = peeper::async_call(k, peeper::detail::fetch_state{});
     std::optional<cstate> got = co_await op;
@@ -352,7 +361,9 @@ struct counter : peeper::gen_server<counter, cstate> {
     return peeper::noreply();
   }
 
-  void terminate(const peeper::exit_reason& r, cstate& s) { report(s, "terminate " + r.to_string()); }
+  void terminate(const peeper::exit_reason& r, cstate& s) {
+    report(s, "terminate " + r.to_string());
+  }
 };
 
 using counter_instance = peeper::instance<counter>;
@@ -387,7 +398,8 @@ peeper::pid crash_worker(peeper::runtime& rt, const peeper::instance<Impl>& s,
 
 /// Waits until the worker `old` has exited and another runs; returns it.
 template <class Impl>
-peeper::pid await_restart(peeper::runtime& rt, const peeper::instance<Impl>& s, const peeper::pid& old) {
+peeper::pid await_restart(peeper::runtime& rt, const peeper::instance<Impl>& s,
+                          const peeper::pid& old) {
   await_exit(rt, old);
   peeper::pid next = peeper::worker(s, hang_guard);
   EXPECT_TRUE(next);

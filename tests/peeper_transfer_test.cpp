@@ -57,7 +57,8 @@ class peeper_transfer : public ::testing::Test {
 TEST_F(peeper_transfer, the_instance_moves_with_its_state_and_dictionary_under_its_name) {
   pid old_sup = start_under(source_, "mover", 10);
   counter_instance by_name(rt_, "mover");
-  counter_instance by_handle(by_name.supervisor(), by_name.core());  // follows the core, not the name
+  counter_instance by_handle(by_name.supervisor(),
+                             by_name.core());  // follows the core, not the name
   EXPECT_EQ(peeper::call(by_name, inc_call{5}), 15);
   peeper::cast(by_name, dict_put{"k", "v"});
   peeper::cast(by_name, tagged{1});
@@ -123,10 +124,11 @@ TEST_F(peeper_transfer, the_listener_goes_on_after_a_transfer) {
   expect_event(*log, "2->3");
 }
 
-// ---- errors leave the instance where it was -------------------------------------------------------
+// ---- errors leave the instance where it was
+// -------------------------------------------------------
 
-void expect_still_working(peeper::runtime& rt, const pid& source, const pid& sup, const peeper::name& n,
-                          long value) {
+void expect_still_working(peeper::runtime& rt, const pid& source, const pid& sup,
+                          const peeper::name& n, long value) {
   counter_instance s(rt, n);
   EXPECT_EQ(s.supervisor(), sup);
   EXPECT_TRUE(lists(source, sup));
@@ -175,7 +177,8 @@ TEST_F(peeper_transfer, an_instance_not_under_any_dynamic_supervisor_moves_nothi
   EXPECT_EQ(peeper::call(s, inc_call{1}), 4);
 }
 
-TEST_F(peeper_transfer, a_target_that_refuses_restarts_the_instance_under_the_source_with_its_state) {
+TEST_F(peeper_transfer,
+       a_target_that_refuses_restarts_the_instance_under_the_source_with_its_state) {
   pid full = dyn::start(rt_, {.max_children = 0}).process();
   start_under(source_, "refused", 3);
   counter_instance s(rt_, "refused");
@@ -187,7 +190,8 @@ TEST_F(peeper_transfer, a_target_that_refuses_restarts_the_instance_under_the_so
   EXPECT_EQ(peeper::call(s, get{}), 4);
 }
 
-// ---- no message is lost during a transfer -----------------------------------------------------------
+// ---- no message is lost during a transfer
+// -----------------------------------------------------------
 
 TEST_F(peeper_transfer, messages_queued_for_the_old_worker_are_handled_by_the_new_one_in_order) {
   quiet_log quiet;  // the old worker is shut down in a callback
@@ -207,7 +211,8 @@ TEST_F(peeper_transfer, messages_queued_for_the_old_worker_are_handled_by_the_ne
     auto op = peeper::async_call(s, tagged_call{22}, hang_guard);
     answered.push(co_await op);
   });
-  auto queued_call = std::async(std::launch::async, [&] { return peeper::call(s, inc_call{1}, hang_guard); });
+  auto queued_call =
+      std::async(std::launch::async, [&] { return peeper::call(s, inc_call{1}, hang_guard); });
   pid moved = peeper::transfer(rt_, "queued", source_, target_);
   EXPECT_EQ(s.supervisor(), moved);
   EXPECT_EQ(answered.pop(), 22);

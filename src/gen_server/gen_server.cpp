@@ -65,7 +65,8 @@ start_outcome to_outcome(const pid& child, envelope_ptr reply) {
   return {*r.error, std::move(r.reason), std::move(r.existing)};
 }
 
-start_outcome blocking_start(runtime& rt, const std::function<std::unique_ptr<behaviour>(from)>& make,
+start_outcome blocking_start(runtime& rt,
+                             const std::function<std::unique_ptr<behaviour>(from)>& make,
                              const start_options& opts) {
   if (current() != nullptr) {
     throw call_error(call_errc::would_block, exit_reason::normal(),
@@ -90,7 +91,8 @@ start_outcome blocking_start(runtime& rt, const std::function<std::unique_ptr<be
 
 void stop(const pid& server, exit_reason reason, timeout_t timeout) {
   auto req = std::make_unique<detail::request<detail::stop_request>>(
-      detail::envelope_kind::call, nullptr, &detail::invoke_stop, detail::stop_request{std::move(reason)});
+      detail::envelope_kind::call, nullptr, &detail::invoke_stop,
+      detail::stop_request{std::move(reason)});
   try {
     detail::blocking_request<bool>(server, std::move(req), timeout, "stop");
   } catch (const call_error& e) {

@@ -28,7 +28,8 @@ void link(const pid& p) {
   require(p, "link");
   if (p.id() == me.id() || me.rel().links.contains(p)) return;
   me.add_link_local(p);
-  process::deliver(p.control_block(), std::make_unique<detail::link_signal>(envelope_kind::link, me.self()));
+  process::deliver(p.control_block(),
+                   std::make_unique<detail::link_signal>(envelope_kind::link, me.self()));
 }
 
 void unlink(const pid& p) {
@@ -43,8 +44,8 @@ ref monitor(const pid& p) {
   require(p, "monitor");
   ref r = ref::make();
   me.rel().monitoring.emplace(r.id(), p);
-  process::deliver(p.control_block(),
-                   std::make_unique<detail::monitor_signal>(envelope_kind::monitor, r.id(), me.self()));
+  process::deliver(p.control_block(), std::make_unique<detail::monitor_signal>(
+                                          envelope_kind::monitor, r.id(), me.self()));
   return r;
 }
 

@@ -35,9 +35,7 @@ envelope* reverse(envelope* e) noexcept {
   return out;
 }
 
-std::string names_of(process& p) {
-  return p.rt().names().describe(p.id());
-}
+std::string names_of(process& p) { return p.rt().names().describe(p.id()); }
 
 }  // namespace
 

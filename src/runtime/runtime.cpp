@@ -80,7 +80,9 @@ std::uint64_t runtime_core::next_id() noexcept {
 }
 
 runtime_core::runtime_core(runtime& owner, const runtime_options& options)
-    : owner_(&owner), options_(options), timers_(std::make_unique<timer_service>()),
+    : owner_(&owner),
+      options_(options),
+      timers_(std::make_unique<timer_service>()),
       names_(std::make_unique<name_table>()),
       sched_(std::make_unique<scheduler>(*this, options.threads, options.deterministic,
                                          options.budget)),
@@ -223,7 +225,8 @@ bool thread_event::wait_until(runtime_core& rt, clock::time_point deadline) {
     if (rt.step()) continue;
     auto next = rt.timers().next_deadline();
     if (!next || *next > deadline) {
-      if (deadline != clock::time_point::max() && deadline > rt.now()) rt.advance(deadline - rt.now());
+      if (deadline != clock::time_point::max() && deadline > rt.now())
+        rt.advance(deadline - rt.now());
       return sem_.try_acquire();
     }
     rt.advance(*next - rt.now());

@@ -50,9 +50,9 @@ class timer_service {
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::map<key, entry> by_time_;                             // guarded by mutex_
+  std::map<key, entry> by_time_;                                // guarded by mutex_
   std::unordered_map<std::uint64_t, clock::time_point> by_id_;  // guarded by mutex_
-  bool stop_ = false;                                          // guarded by mutex_
+  bool stop_ = false;                                           // guarded by mutex_
   std::thread thread_;
 };
 

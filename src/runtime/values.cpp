@@ -1,11 +1,11 @@
 // Printing and construction of the runtime's value types.
-#include <cxxabi.h>
-
 #include <atomic>
 #include <cstdlib>
 #include <exception>
 #include <memory>
 #include <typeinfo>
+
+#include <cxxabi.h>
 
 #include "peeper/runtime/detail/process.hpp"
 #include "peeper/runtime/detail/type_id.hpp"

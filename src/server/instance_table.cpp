@@ -35,7 +35,9 @@ void register_instance(const pid& supervisor, const std::shared_ptr<core_base>& 
   auto& t = instances();
   std::unique_lock lock(t.mutex);
   t.by_pid[supervisor.id()] = core;
-  core->set_table_keys(supervisor.id(), core->instance_name() ? key(core->rt().owner(), *core->instance_name()) : "");
+  core->set_table_keys(supervisor.id(), core->instance_name()
+                                            ? key(core->rt().owner(), *core->instance_name())
+                                            : "");
   if (core->instance_name()) t.by_name[key(core->rt().owner(), *core->instance_name())] = core;
 }
 

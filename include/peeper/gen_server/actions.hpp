@@ -60,8 +60,8 @@ class after {
   after(hibernate_t /*h*/) : v_(hibernate_t{}) {}           // NOLINT(google-explicit-constructor)
   after(continue_t<C> c) : v_(std::move(c)) {}              // NOLINT(google-explicit-constructor)
   template <class C2>
-    requires(!std::is_same_v<C2, C> && std::is_same_v<C2, no_continue>)
-  after(const after<C2>& o) {  // NOLINT(google-explicit-constructor): widening
+  requires(!std::is_same_v<C2, C> && std::is_same_v<C2, no_continue>)
+      after(const after<C2>& o) {  // NOLINT(google-explicit-constructor): widening
     if (auto t = o.timeout()) v_ = *t;
     if (o.hibernating()) v_ = hibernate_t{};
   }
@@ -70,7 +70,9 @@ class after {
     if (auto* t = std::get_if<std::chrono::nanoseconds>(&v_)) return *t;
     return std::nullopt;
   }
-  [[nodiscard]] bool hibernating() const noexcept { return std::holds_alternative<hibernate_t>(v_); }
+  [[nodiscard]] bool hibernating() const noexcept {
+    return std::holds_alternative<hibernate_t>(v_);
+  }
   /// The continue argument, if any (moved out).
   std::optional<C> take_continue() {
     if (auto* c = std::get_if<continue_t<C>>(&v_)) return std::move(c->arg);
@@ -139,16 +141,16 @@ class call_result {
   using continue_type = C;
 
   template <class V, class C2>
-    requires std::is_convertible_v<V, R> && (std::is_same_v<C2, C> || std::is_same_v<C2, no_continue>)
-  call_result(reply_t<V, C2> r)  // NOLINT(google-explicit-constructor)
+  requires std::is_convertible_v<V, R> &&(std::is_same_v<C2, C> || std::is_same_v<C2, no_continue>)
+      call_result(reply_t<V, C2> r)  // NOLINT(google-explicit-constructor)
       : value_(std::in_place, std::move(r.value)), next_(std::move(r.next)) {}
   template <class C2>
-    requires(std::is_same_v<C2, C> || std::is_same_v<C2, no_continue>)
-  call_result(noreply_t<C2> r) : next_(std::move(r.next)) {}  // NOLINT(google-explicit-constructor)
-  call_result(stop_t s) : stop_(std::move(s.reason)) {}      // NOLINT(google-explicit-constructor)
+  requires(std::is_same_v<C2, C> || std::is_same_v<C2, no_continue>) call_result(noreply_t<C2> r)
+      : next_(std::move(r.next)) {}                      // NOLINT(google-explicit-constructor)
+  call_result(stop_t s) : stop_(std::move(s.reason)) {}  // NOLINT(google-explicit-constructor)
   template <class V>
-    requires std::is_convertible_v<V, R>
-  call_result(stop_reply_t<V> s)  // NOLINT(google-explicit-constructor)
+  requires std::is_convertible_v<V, R> call_result(
+      stop_reply_t<V> s)  // NOLINT(google-explicit-constructor)
       : value_(std::in_place, std::move(s.value)), stop_(std::move(s.reason)) {}
 
   std::optional<R>& value() noexcept { return value_; }
@@ -167,9 +169,9 @@ class cast_result {
  public:
   using continue_type = C;
   template <class C2>
-    requires(std::is_same_v<C2, C> || std::is_same_v<C2, no_continue>)
-  cast_result(noreply_t<C2> r) : next_(std::move(r.next)) {}  // NOLINT(google-explicit-constructor)
-  cast_result(stop_t s) : stop_(std::move(s.reason)) {}      // NOLINT(google-explicit-constructor)
+  requires(std::is_same_v<C2, C> || std::is_same_v<C2, no_continue>) cast_result(noreply_t<C2> r)
+      : next_(std::move(r.next)) {}                      // NOLINT(google-explicit-constructor)
+  cast_result(stop_t s) : stop_(std::move(s.reason)) {}  // NOLINT(google-explicit-constructor)
 
   std::optional<exit_reason>& stop_reason() noexcept { return stop_; }
   after<C>& next() noexcept { return next_; }
@@ -188,8 +190,10 @@ template <class S, class C = no_continue>
 class init_result {
  public:
   using continue_type = C;
-  init_result(S state) : state_(std::in_place, std::move(state)) {}  // NOLINT(google-explicit-constructor)
-  init_result(S state, after<C> next) : state_(std::in_place, std::move(state)), next_(std::move(next)) {}
+  init_result(S state)
+      : state_(std::in_place, std::move(state)) {}  // NOLINT(google-explicit-constructor)
+  init_result(S state, after<C> next)
+      : state_(std::in_place, std::move(state)), next_(std::move(next)) {}
   init_result(stop_t s) : stop_(std::move(s.reason)) {}  // NOLINT(google-explicit-constructor)
   init_result(ignore_t /*i*/) : ignored_(true) {}        // NOLINT(google-explicit-constructor)
 
@@ -209,7 +213,8 @@ class init_result {
 template <class S, next_action N>
 auto ok(S&& state, N&& next) {
   if constexpr (requires { next.arg; }) {
-    return init_result<std::decay_t<S>, decltype(next.arg)>(std::forward<S>(state), std::forward<N>(next));
+    return init_result<std::decay_t<S>, decltype(next.arg)>(std::forward<S>(state),
+                                                            std::forward<N>(next));
   } else {
     return init_result<std::decay_t<S>>(std::forward<S>(state), after<>(std::forward<N>(next)));
   }

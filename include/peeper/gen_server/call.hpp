@@ -36,7 +36,7 @@ class timeout_t {
   template <class Rep, class Period>
   timeout_t(std::chrono::duration<Rep, Period> d)  // NOLINT(google-explicit-constructor)
       : d_(std::chrono::duration_cast<std::chrono::nanoseconds>(d)) {}
-  timeout_t(infinity_t /*i*/) {}                    // NOLINT(google-explicit-constructor)
+  timeout_t(infinity_t /*i*/) {}  // NOLINT(google-explicit-constructor)
   [[nodiscard]] const std::optional<std::chrono::nanoseconds>& value() const noexcept { return d_; }
 
  private:
@@ -76,7 +76,8 @@ struct pid_route {
 
 /// Sends `req` along `route` and blocks the calling (outside) thread for the reply.
 template <class R, class Route>
-R blocking_request(const Route& route, envelope_ptr req, const timeout_t& timeout, const char* what) {
+R blocking_request(const Route& route, envelope_ptr req, const timeout_t& timeout,
+                   const char* what) {
   if (current() != nullptr) {
     throw call_error(call_errc::would_block, exit_reason::normal(),
                      std::string(what) + " (inside a process use co_await async_" + what + ")");
@@ -98,7 +99,8 @@ R blocking_request(const Route& route, envelope_ptr req, const timeout_t& timeou
 }
 
 template <class R>
-R blocking_request(const pid& target, envelope_ptr req, const timeout_t& timeout, const char* what) {
+R blocking_request(const pid& target, envelope_ptr req, const timeout_t& timeout,
+                   const char* what) {
   return blocking_request<R>(pid_route{target}, std::move(req), timeout, what);
 }
 
@@ -108,8 +110,8 @@ class request_op {
  public:
   request_op(Route route, envelope_ptr req, timeout_t timeout, const char* what)
       : route_(std::move(route)), req_(std::move(req)), timeout_(timeout), what_(what) {}
-  request_op(pid target, envelope_ptr req, timeout_t timeout, const char* what)
-    requires std::is_same_v<Route, pid_route>
+  request_op(pid target, envelope_ptr req, timeout_t timeout,
+             const char* what) requires std::is_same_v<Route, pid_route>
       : request_op(pid_route{std::move(target)}, std::move(req), timeout, what) {}
 
   bool await_ready() {
@@ -140,7 +142,8 @@ class request_op {
   }
   R await_resume() {
     if (error_) {
-      throw call_error(*error_, *error_ == call_errc::noproc ? exit_reason::noproc() : exit_reason::normal(),
+      throw call_error(*error_,
+                       *error_ == call_errc::noproc ? exit_reason::noproc() : exit_reason::normal(),
                        what_);
     }
     envelope_ptr r = wait_->await_resume();
@@ -174,36 +177,32 @@ void check_call() {
 /// Calls the server and blocks until it replies; returns the reply.
 /// Outside processes only. Throws call_error (see the top of this file).
 template <class Impl, class Msg>
-  requires accepts_call<Impl, std::decay_t<Msg>>
-reply_type_t<Impl, std::decay_t<Msg>> call(const server_ref<Impl>& server, Msg&& msg,
-                                           timeout_t timeout = default_call_timeout) {
+requires accepts_call<Impl, std::decay_t<Msg>> reply_type_t<Impl, std::decay_t<Msg>> call(
+    const server_ref<Impl>& server, Msg&& msg, timeout_t timeout = default_call_timeout) {
   using M = std::decay_t<Msg>;
   detail::check_call<Impl, M>();
   return detail::blocking_request<reply_type_t<Impl, M>>(
-      server.resolve(), detail::make_call<Impl>(std::forward<Msg>(msg)),
-      timeout, "call");
+      server.resolve(), detail::make_call<Impl>(std::forward<Msg>(msg)), timeout, "call");
 }
 
 /// co_await async_call(server, msg): calls from inside a process, suspending
 /// it (not its thread) until the reply. Throws call_error as call does, and
 /// not_in_process outside a process.
 template <class Impl, class Msg>
-  requires accepts_call<Impl, std::decay_t<Msg>>
-detail::request_op<reply_type_t<Impl, std::decay_t<Msg>>> async_call(const server_ref<Impl>& server, Msg&& msg,
-                                                                     timeout_t timeout = default_call_timeout) {
+requires accepts_call<Impl, std::decay_t<Msg>>
+    detail::request_op<reply_type_t<Impl, std::decay_t<Msg>>> async_call(
+        const server_ref<Impl>& server, Msg&& msg, timeout_t timeout = default_call_timeout) {
   using M = std::decay_t<Msg>;
   detail::check_call<Impl, M>();
-  return {server.resolve(), detail::make_call<Impl>(std::forward<Msg>(msg)),
-          timeout, "call"};
+  return {server.resolve(), detail::make_call<Impl>(std::forward<Msg>(msg)), timeout, "call"};
 }
 
 /// Sends a cast. Returns false if the server is not alive (or the name
 /// resolves to nothing). Never blocks; any thread.
 template <class Impl, class Msg>
-  requires accepts_cast<Impl, std::decay_t<Msg>>
+requires accepts_cast<Impl, std::decay_t<Msg>>
 bool cast(const server_ref<Impl>& server, Msg&& msg) {
-  return detail::send_envelope(server.resolve(),
-                               detail::make_cast<Impl>(std::forward<Msg>(msg)));
+  return detail::send_envelope(server.resolve(), detail::make_cast<Impl>(std::forward<Msg>(msg)));
 }
 
 /// Sends a plain message (handled by handle_info). Returns false if the
@@ -216,7 +215,8 @@ bool send(const server_ref<Impl>& server, T&& msg) {
 /// Stops the server: it runs terminate(reason) and exits with `reason`.
 /// Blocks until it has exited. Outside processes only. Throws call_error:
 /// noproc if it is not alive, timeout, would_block.
-void stop(const pid& server, exit_reason reason = exit_reason::normal(), timeout_t timeout = infinity);
+void stop(const pid& server, exit_reason reason = exit_reason::normal(),
+          timeout_t timeout = infinity);
 template <class Impl>
 void stop(const server_ref<Impl>& server, exit_reason reason = exit_reason::normal(),
           timeout_t timeout = infinity) {

@@ -29,7 +29,8 @@ class call_error : public std::runtime_error {
   call_error(call_errc code, exit_reason reason, const std::string& context)
       : std::runtime_error(context + ": " + to_string(code) +
                            (code == call_errc::exited ? " (" + reason.to_string() + ")" : "")),
-        code_(code), reason_(std::move(reason)) {}
+        code_(code),
+        reason_(std::move(reason)) {}
   [[nodiscard]] call_errc code() const noexcept { return code_; }
   [[nodiscard]] const exit_reason& reason() const noexcept { return reason_; }
 

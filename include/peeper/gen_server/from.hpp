@@ -27,7 +27,8 @@ namespace detail {
 template <class T>
 struct value_reply final : reply_envelope {
   template <class U>
-  value_reply(std::uint64_t tag, U&& v) : reply_envelope(tag, type_id<T>()), value(std::forward<U>(v)) {}
+  value_reply(std::uint64_t tag, U&& v)
+      : reply_envelope(tag, type_id<T>()), value(std::forward<U>(v)) {}
   [[nodiscard]] const std::string& payload_type_name() const override { return type_name<T>(); }
   T value;
 };
@@ -99,7 +100,9 @@ class process_channel final : public reply_channel {
   process_channel(pid server, std::uint64_t tag, pid caller)
       : reply_channel(std::move(server), tag), caller_(std::move(caller)) {}
   [[nodiscard]] pid caller() const override { return caller_; }
-  void deliver(envelope_ptr reply) override { process::deliver(caller_.control_block(), std::move(reply)); }
+  void deliver(envelope_ptr reply) override {
+    process::deliver(caller_.control_block(), std::move(reply));
+  }
 
  private:
   pid caller_;
@@ -161,7 +164,8 @@ class from {
   bool reply(T&& value) const {
     detail::reply_channel* ch = r_.get();
     if (ch == nullptr || !ch->claim()) return false;
-    ch->deliver(std::make_unique<detail::value_reply<std::decay_t<T>>>(ch->tag(), std::forward<T>(value)));
+    ch->deliver(
+        std::make_unique<detail::value_reply<std::decay_t<T>>>(ch->tag(), std::forward<T>(value)));
     return true;
   }
   /// The calling process; the null pid for a call from an outside thread.

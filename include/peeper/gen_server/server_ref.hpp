@@ -31,7 +31,9 @@ class server_ref {
   [[nodiscard]] pid resolve() const { return name_ ? whereis(*rt_, *name_) : pid_; }
   [[nodiscard]] const std::optional<name>& by_name() const noexcept { return name_; }
   /// "<0.42.0>" or the name.
-  [[nodiscard]] std::string to_string() const { return name_ ? name_->to_string() : pid_.to_string(); }
+  [[nodiscard]] std::string to_string() const {
+    return name_ ? name_->to_string() : pid_.to_string();
+  }
 
  private:
   pid pid_;

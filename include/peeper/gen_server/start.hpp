@@ -25,7 +25,9 @@ namespace peeper {
 /// An init argument: anything but the options of layers above that have
 /// start functions of their own (they declare `using start_options_of_layer = void;`).
 template <class Arg>
-concept init_argument = !requires { typename std::decay_t<Arg>::start_options_of_layer; };
+concept init_argument = !requires {
+  typename std::decay_t<Arg>::start_options_of_layer;
+};
 
 struct start_options {
   /// Registers the server under this name before init. (The `{}` lets
@@ -41,8 +43,9 @@ const char* to_string(start_errc code) noexcept;
 class start_error : public std::runtime_error {
  public:
   start_error(start_errc code, const exit_reason& reason)
-      : std::runtime_error(std::string("start failed: ") + to_string(code) +
-                           (code == start_errc::init_failed ? " (" + reason.to_string() + ")" : "")),
+      : std::runtime_error(
+            std::string("start failed: ") + to_string(code) +
+            (code == start_errc::init_failed ? " (" + reason.to_string() + ")" : "")),
         code_(code) {}
   [[nodiscard]] start_errc code() const noexcept { return code_; }
 
@@ -91,8 +94,8 @@ start_outcome to_outcome(const pid& child, envelope_ptr reply);
 
 template <class Impl, class Arg>
 std::unique_ptr<behaviour> make_server(Arg&& arg, const start_options& opts, pid parent, from ack) {
-  return std::make_unique<server_process<Impl, std::decay_t<Arg>>>(std::forward<Arg>(arg), opts.name,
-                                                                   std::move(parent), std::move(ack));
+  return std::make_unique<server_process<Impl, std::decay_t<Arg>>>(
+      std::forward<Arg>(arg), opts.name, std::move(parent), std::move(ack));
 }
 
 /// co_await: starts a server from inside a process.
@@ -101,8 +104,9 @@ class start_op {
  public:
   using factory = std::unique_ptr<behaviour> (*)(void* arg, const start_options&, pid, from);
   template <class Arg>
-    requires(!std::is_invocable_r_v<std::unique_ptr<behaviour>, std::decay_t<Arg>&, const start_options&, pid, from>)
-  start_op(Arg&& arg, start_options opts, bool link)
+  requires(!std::is_invocable_r_v<std::unique_ptr<behaviour>, std::decay_t<Arg>&,
+                                  const start_options&, pid, from>)
+      start_op(Arg&& arg, start_options opts, bool link)
       : opts_(std::move(opts)), link_(link) {
     make_ = [a = std::decay_t<Arg>(std::forward<Arg>(arg))](const start_options& o, pid parent,
                                                             from ack) mutable {
@@ -132,7 +136,8 @@ class start_op {
     wait_->await_suspend(h);
   }
   start_result<Impl> await_resume() {
-    if (stopping_) return start_result<Impl>(start_outcome(start_errc::stopping, exit_reason::shutdown(), {}));
+    if (stopping_)
+      return start_result<Impl>(start_outcome(start_errc::stopping, exit_reason::shutdown(), {}));
     envelope_ptr reply = wait_->await_resume();
     // Timed out: the child is killed; unlinked first, as OTP does, so that
     // killing it does not kill (or signal) the caller.
@@ -150,7 +155,8 @@ class start_op {
   std::optional<reply_awaiter> wait_;
 };
 
-start_outcome blocking_start(runtime& rt, const std::function<std::unique_ptr<behaviour>(from)>& make,
+start_outcome blocking_start(runtime& rt,
+                             const std::function<std::unique_ptr<behaviour>(from)>& make,
                              const start_options& opts);
 
 }  // namespace detail
@@ -162,7 +168,10 @@ template <class Impl, init_argument Arg>
 start_result<Impl> start(runtime& rt, Arg&& arg, start_options opts = {}) {
   auto a = std::decay_t<Arg>(std::forward<Arg>(arg));
   return start_result<Impl>(detail::blocking_start(
-      rt, [&](from ack) { return detail::make_server<Impl>(std::move(a), opts, pid(), std::move(ack)); },
+      rt,
+      [&](from ack) {
+        return detail::make_server<Impl>(std::move(a), opts, pid(), std::move(ack));
+      },
       opts));
 }
 

@@ -26,10 +26,8 @@ namespace peeper {
 
 /// hash_value: std::hash where it exists, combined for pairs, tuples and vectors.
 template <class T>
-  requires requires(const T& v) { std::hash<T>{}(v); }
-std::size_t hash_value(const T& v) {
-  return std::hash<T>{}(v);
-}
+requires requires(const T& v) { std::hash<T>{}(v); }
+std::size_t hash_value(const T& v) { return std::hash<T>{}(v); }
 inline std::size_t hash_combine(std::size_t seed, std::size_t h) noexcept {
   return seed ^ (h + 0x9e3779b97f4a7c15ULL + (seed << 6U) + (seed >> 2U));
 }
@@ -64,15 +62,18 @@ std::size_t hash_value(const std::vector<T>& v) {
 /// A type that can key a dictionary.
 template <class K>
 concept dictionary_key = std::copy_constructible<K> && std::equality_comparable<K> &&
-                         requires(const K& k) { hash_value(k); };
+    requires(const K& k) {
+  hash_value(k);
+};
 
 /// A type-erased dictionary key. Keys of different types never compare equal.
 class dict_key {
  public:
   template <class K>
-    requires(!std::same_as<std::decay_t<K>, dict_key>)
-  explicit dict_key(K k) : m_(std::make_shared<const model<K>>(std::move(k))) {
-    static_assert(dictionary_key<K>, "a dictionary key must be copyable, ==-comparable and hashable");
+  requires(!std::same_as<std::decay_t<K>, dict_key>) explicit dict_key(K k)
+      : m_(std::make_shared<const model<K>>(std::move(k))) {
+    static_assert(dictionary_key<K>,
+                  "a dictionary key must be copyable, ==-comparable and hashable");
   }
 
   /// The key if it is a K, else nullptr.
@@ -107,9 +108,7 @@ class dict_key {
     [[nodiscard]] bool equals(const concept_t& o) const noexcept override {
       return key == static_cast<const model&>(o).key;
     }
-    [[nodiscard]] const std::string& type_name() const override {
-      return detail::type_name<K>();
-    }
+    [[nodiscard]] const std::string& type_name() const override { return detail::type_name<K>(); }
     K key;
   };
   std::shared_ptr<const concept_t> m_;  // immutable, so sharing between copies is safe

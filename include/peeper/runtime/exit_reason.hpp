@@ -46,7 +46,9 @@ class exit_reason {
   /// The reason for the exception currently being handled (call in a catch block).
   static exit_reason from_current_exception();
   /// A user-defined reason, e.g. exit_reason::error("bad_config").
-  static exit_reason error(std::string detail) { return exit_reason{kind::error, std::move(detail)}; }
+  static exit_reason error(std::string detail) {
+    return exit_reason{kind::error, std::move(detail)};
+  }
 
   [[nodiscard]] kind what() const noexcept { return kind_; }
   /// Extra information: the shutdown detail, "type: message" for exceptions,

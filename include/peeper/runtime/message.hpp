@@ -43,7 +43,7 @@ class message {
   template <class T>
   static message of(T&& value) {
     return message{detail::make_message<std::decay_t<T>>(detail::envelope_kind::message,
-                                                          std::forward<T>(value))};
+                                                         std::forward<T>(value))};
   }
 
   /// False for an empty message (e.g. a receive that timed out).

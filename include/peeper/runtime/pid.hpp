@@ -81,5 +81,7 @@ struct std::hash<peeper::pid> {
 };
 template <>
 struct std::hash<peeper::ref> {
-  std::size_t operator()(peeper::ref r) const noexcept { return std::hash<std::uint64_t>{}(r.id()); }
+  std::size_t operator()(peeper::ref r) const noexcept {
+    return std::hash<std::uint64_t>{}(r.id());
+  }
 };

@@ -30,9 +30,9 @@ namespace peeper {
 
 /// A process body: a callable with no arguments returning void or task<>.
 template <class F>
-concept process_body = std::invocable<std::decay_t<F>&> &&
-                       (std::is_void_v<std::invoke_result_t<std::decay_t<F>&>> ||
-                        std::is_same_v<std::invoke_result_t<std::decay_t<F>&>, task<>>);
+concept process_body = std::invocable < std::decay_t<F>
+& > &&(std::is_void_v<std::invoke_result_t<std::decay_t<F>&>> ||
+       std::is_same_v<std::invoke_result_t<std::decay_t<F>&>, task<>>);
 
 namespace detail {
 
@@ -183,8 +183,8 @@ bool trap_exit(bool on);
 /// dropped). Never blocks. Messages from one sender arrive in order.
 template <class T>
 bool send(const pid& p, T&& msg) {
-  return detail::send_envelope(
-      p, detail::make_message<std::decay_t<T>>(detail::envelope_kind::message, std::forward<T>(msg)));
+  return detail::send_envelope(p, detail::make_message<std::decay_t<T>>(
+                                      detail::envelope_kind::message, std::forward<T>(msg)));
 }
 
 /// co_await receive(): the next message. With a timeout, an empty message

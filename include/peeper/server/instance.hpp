@@ -39,8 +39,9 @@ class instance {
   /// The instance's core, or null if it is gone or unknown. Throws
   /// bad_argument if the name belongs to an instance of another state type.
   [[nodiscard]] std::shared_ptr<core_type> core() const {
-    std::shared_ptr<detail::core_base> c =
-        name_ ? detail::find_instance(*rt_, *name_) : std::static_pointer_cast<detail::core_base>(core_);
+    std::shared_ptr<detail::core_base> c = name_
+                                               ? detail::find_instance(*rt_, *name_)
+                                               : std::static_pointer_cast<detail::core_base>(core_);
     while (c) {  // follow transfers
       auto next = c->successor();
       if (!next) break;
@@ -95,9 +96,8 @@ std::vector<child_info> instance_children(core_base& core, timeout_t timeout);
 /// noproc (the instance is gone), timeout, exited (the worker crashed in
 /// this call's callback), would_block, bad_call.
 template <class Impl, class Msg>
-  requires accepts_call<Impl, std::decay_t<Msg>>
-reply_type_t<Impl, std::decay_t<Msg>> call(const instance<Impl>& s, Msg&& msg,
-                                           timeout_t timeout = default_call_timeout) {
+requires accepts_call<Impl, std::decay_t<Msg>> reply_type_t<Impl, std::decay_t<Msg>> call(
+    const instance<Impl>& s, Msg&& msg, timeout_t timeout = default_call_timeout) {
   using M = std::decay_t<Msg>;
   detail::check_call<Impl, M>();
   return detail::blocking_request<reply_type_t<Impl, M>>(
@@ -106,9 +106,9 @@ reply_type_t<Impl, std::decay_t<Msg>> call(const instance<Impl>& s, Msg&& msg,
 
 /// co_await async_call(instance, msg): call from inside a process.
 template <class Impl, class Msg>
-  requires accepts_call<Impl, std::decay_t<Msg>>
-detail::request_op<reply_type_t<Impl, std::decay_t<Msg>>, detail::instance_route> async_call(
-    const instance<Impl>& s, Msg&& msg, timeout_t timeout = default_call_timeout) {
+requires accepts_call<Impl, std::decay_t<Msg>>
+    detail::request_op<reply_type_t<Impl, std::decay_t<Msg>>, detail::instance_route> async_call(
+        const instance<Impl>& s, Msg&& msg, timeout_t timeout = default_call_timeout) {
   using M = std::decay_t<Msg>;
   detail::check_call<Impl, M>();
   return {detail::route_to(s), detail::make_call<Impl>(std::forward<Msg>(msg)), timeout, "call"};
@@ -117,7 +117,7 @@ detail::request_op<reply_type_t<Impl, std::decay_t<Msg>>, detail::instance_route
 /// Casts to the instance's worker (or to its successor, if it is
 /// restarting). Returns false if the instance is gone. Never blocks.
 template <class Impl, class Msg>
-  requires accepts_cast<Impl, std::decay_t<Msg>>
+requires accepts_cast<Impl, std::decay_t<Msg>>
 bool cast(const instance<Impl>& s, Msg&& msg) {
   auto r = detail::route_to(s);
   if (!r.valid()) return false;
@@ -139,7 +139,8 @@ bool send(const instance<Impl>& s, T&& msg) {
 /// terminate). Blocks until it is gone. Throws supervisor_error (noproc,
 /// timeout, would_block).
 template <class Impl>
-void stop(const instance<Impl>& s, const exit_reason& reason = exit_reason::normal(), timeout_t timeout = infinity) {
+void stop(const instance<Impl>& s, const exit_reason& reason = exit_reason::normal(),
+          timeout_t timeout = infinity) {
   detail::stop_instance(s.supervisor(), reason, timeout);
 }
 
@@ -168,7 +169,8 @@ server_ref<Impl> worker_ref(const instance<Impl>& s, timeout_t timeout = default
 /// The keeper and the worker, after waiting for a restarting worker.
 /// Throws supervisor_error as supervisor::which_children.
 template <class Impl>
-std::vector<child_info> which_children(const instance<Impl>& s, timeout_t timeout = default_call_timeout) {
+std::vector<child_info> which_children(const instance<Impl>& s,
+                                       timeout_t timeout = default_call_timeout) {
   auto c = s.core();
   if (!c) throw supervisor_error(supervisor_errc::noproc, "which_children: no such instance");
   return detail::instance_children(*c, timeout);

@@ -27,7 +27,8 @@ namespace peeper {
 template <class Impl>
 class instance_result : public start_outcome {
  public:
-  instance_result(start_outcome o, std::shared_ptr<detail::instance_core<typename Impl::state_type>> core)
+  instance_result(start_outcome o,
+                  std::shared_ptr<detail::instance_core<typename Impl::state_type>> core)
       : start_outcome(std::move(o)), core_(std::move(core)) {}
   /// The instance; throws start_error if it did not start.
   [[nodiscard]] instance<Impl> value() const {
@@ -83,8 +84,8 @@ task<start_outcome> start_worker(std::shared_ptr<instance_core<typename Impl::st
 }
 
 template <class Impl>
-std::vector<child_spec> instance_children(const std::shared_ptr<instance_core<typename Impl::state_type>>& core,
-                                          timeout_t init_timeout) {
+std::vector<child_spec> instance_children(
+    const std::shared_ptr<instance_core<typename Impl::state_type>>& core, timeout_t init_timeout) {
   auto life = std::make_shared<instance_life>(core);
   child_spec keeper;
   keeper.id = "state";
@@ -101,8 +102,9 @@ supervisor_flags instance_flags(const server_options<State>& o) {
 }
 
 template <class Impl>
-task<start_outcome> start_instance_linked(std::shared_ptr<instance_core<typename Impl::state_type>> core,
-                                          server_options<typename Impl::state_type> opts);
+task<start_outcome> start_instance_linked(
+    std::shared_ptr<instance_core<typename Impl::state_type>> core,
+    server_options<typename Impl::state_type> opts);
 
 /// A new core; it can restart its instance elsewhere (a transfer) with the same options.
 template <class Impl>
@@ -125,10 +127,11 @@ start_options instance_start_options(const server_options<State>& o) {
 
 /// Starts an instance linked to the calling process (a supervisor, for specs).
 template <class Impl>
-task<start_outcome> start_instance_linked(std::shared_ptr<instance_core<typename Impl::state_type>> core,
-                                          server_options<typename Impl::state_type> opts) {
-  auto op = supervisor::start_link(instance_children<Impl>(core, opts.init_timeout), instance_flags(opts),
-                                   instance_start_options(opts));
+task<start_outcome> start_instance_linked(
+    std::shared_ptr<instance_core<typename Impl::state_type>> core,
+    server_options<typename Impl::state_type> opts) {
+  auto op = supervisor::start_link(instance_children<Impl>(core, opts.init_timeout),
+                                   instance_flags(opts), instance_start_options(opts));
   start_outcome outcome = co_await op;
   co_return outcome;
 }
@@ -143,8 +146,8 @@ task<start_outcome> start_instance_linked(std::shared_ptr<instance_core<typename
 template <class Impl>
 instance_result<Impl> start(runtime& rt, server_options<typename Impl::state_type> opts) {
   auto core = detail::make_core<Impl>(rt.core(), opts);
-  return {supervisor::start(rt, detail::instance_children<Impl>(core, opts.init_timeout), detail::instance_flags(opts),
-                            detail::instance_start_options(opts)),
+  return {supervisor::start(rt, detail::instance_children<Impl>(core, opts.init_timeout),
+                            detail::instance_flags(opts), detail::instance_start_options(opts)),
           core};
 }
 
@@ -177,8 +180,8 @@ child_spec server_spec(std::string id, server_options<typename Impl::state_type>
 template <class Impl>
 dynamic_supervisor::child server_child(server_options<typename Impl::state_type> opts) {
   child_spec s = server_spec<Impl>(std::string(), std::move(opts));
-  return {[f = std::move(s.start)](const std::vector<std::any>& /*extra*/) { return f(); }, s.restart, s.shutdown,
-          s.type, s.significant};
+  return {[f = std::move(s.start)](const std::vector<std::any>& /*extra*/) { return f(); },
+          s.restart, s.shutdown, s.type, s.significant};
 }
 
 }  // namespace peeper

@@ -50,7 +50,8 @@ class reply_awaiter {
     w.tag = tag_;
     w.handle = h;
     w.result = nullptr;
-    if (timeout_) timer_ = start_timer(me.self(), *timeout_, std::make_unique<timeout_signal>(tag_));
+    if (timeout_)
+      timer_ = start_timer(me.self(), *timeout_, std::make_unique<timeout_signal>(tag_));
   }
   envelope_ptr await_resume() {
     process& me = *current();
@@ -76,12 +77,14 @@ R take_reply(envelope_ptr r, const char* context) {
     auto& e = static_cast<error_reply&>(*r);
     throw call_error(e.code, e.reason, context);
   }
-  if (r->type != type_id<R>()) throw call_error(call_errc::bad_reply, exit_reason::normal(), context);
+  if (r->type != type_id<R>())
+    throw call_error(call_errc::bad_reply, exit_reason::normal(), context);
   return std::move(static_cast<value_reply<R>&>(*r).value);
 }
 
 /// A deadline `timeout` from now on `rt`'s clock; max() for infinity.
-inline clock::time_point deadline_after(runtime_core& rt, std::optional<std::chrono::nanoseconds> timeout) {
+inline clock::time_point deadline_after(runtime_core& rt,
+                                        std::optional<std::chrono::nanoseconds> timeout) {
   if (!timeout) return clock::time_point::max();
   return rt.now() + *timeout;
 }

@@ -125,10 +125,13 @@ class server_host : public server_host_base {
       using R = std::decay_t<decltype(r)>;
       if constexpr (task_value<R>::is_task) {
         using V = typename task_value<R>::type;
-        run_async<V>(std::move(r), [](server_host& h, V v) {
-          const from done = std::exchange(h.call_from_, from());
-          h.template finish_call<T::mutates>(typename call_norm<V>::type(std::move(v)), done);
-        }, call_from_);
+        run_async<V>(
+            std::move(r),
+            [](server_host& h, V v) {
+              const from done = std::exchange(h.call_from_, from());
+              h.template finish_call<T::mutates>(typename call_norm<V>::type(std::move(v)), done);
+            },
+            call_from_);
       } else {
         const from done = std::exchange(call_from_, from());
         finish_call<T::mutates>(typename call_norm<R>::type(std::move(r)), done);
@@ -156,7 +159,9 @@ class server_host : public server_host_base {
 
   void on_code_change(std::any extra, from f) override {
     try {
-      if constexpr (requires(Impl& i, state_type& s, const std::any& x) { i.code_change(s, x); }) {
+      if constexpr (requires(Impl & i, state_type & s, const std::any& x) {
+                      i.code_change(s, x);
+                    }) {
         impl_.code_change(*state_, extra);
         committed();
       }
@@ -194,14 +199,17 @@ class server_host : public server_host_base {
       }
     }
     try {
-      if constexpr (requires(Impl& i) { i.init(std::forward<Arg>(arg)); }) {
+      if constexpr (requires(Impl & i) { i.init(std::forward<Arg>(arg)); }) {
         auto r = impl_.init(std::forward<Arg>(arg));
         using R = decltype(r);
         if constexpr (task_value<R>::is_task) {
           using V = typename task_value<R>::type;
-          run_async<V>(std::move(r), [](server_host& h, V v) {
-            h.finish_init(typename init_norm<state_type, V>::type(std::move(v)));
-          }, std::nullopt);
+          run_async<V>(
+              std::move(r),
+              [](server_host& h, V v) {
+                h.finish_init(typename init_norm<state_type, V>::type(std::move(v)));
+              },
+              std::nullopt);
         } else {
           finish_init(typename init_norm<state_type, R>::type(std::move(r)));
         }
@@ -241,7 +249,8 @@ class server_host : public server_host_base {
   }
 
   void ack_failure(start_errc code, exit_reason reason, pid existing = {}) {
-    if (parent_) peeper::unlink(parent_);  // a failed start leaves nothing behind, nor kills the starter
+    if (parent_)
+      peeper::unlink(parent_);  // a failed start leaves nothing behind, nor kills the starter
     start_ack_.reply(start_reply{code, std::move(reason), std::move(existing)});
     start_ack_ = from();
   }
@@ -271,9 +280,12 @@ class server_host : public server_host_base {
   void finish_any(R r) {
     if constexpr (task_value<R>::is_task) {
       using V = typename task_value<R>::type;
-      run_async<V>(std::move(r), [](server_host& h, V v) {
-        h.template finish_cast<Mutates>(typename cast_norm<V>::type(std::move(v)));
-      }, std::nullopt);
+      run_async<V>(
+          std::move(r),
+          [](server_host& h, V v) {
+            h.template finish_cast<Mutates>(typename cast_norm<V>::type(std::move(v)));
+          },
+          std::nullopt);
     } else {
       finish_cast<Mutates>(typename cast_norm<R>::type(std::move(r)));
     }
@@ -352,11 +364,12 @@ class server_host : public server_host_base {
       Then then_;
       std::optional<from> f_;
     };
-    drive<V>(std::move(t), std::make_unique<finisher>(this, std::move(then), std::move(reply_to))).start(&root_);
+    drive<V>(std::move(t), std::make_unique<finisher>(this, std::move(then), std::move(reply_to)))
+        .start(&root_);
   }
 
   void run_terminate(const exit_reason& reason) {
-    if constexpr (requires(Impl& i, const exit_reason& r, state_type& s) { i.terminate(r, s); }) {
+    if constexpr (requires(Impl & i, const exit_reason& r, state_type& s) { i.terminate(r, s); }) {
       if (state_) {
         try {
           impl_.terminate(reason, *state_);
@@ -422,21 +435,24 @@ class server_process final : public server_host<Impl> {
 /// Run a request on the host it addresses (instantiated by the sender).
 template <class Impl, class Msg>
 void invoke_call(void* host, request_envelope& r) {
-  static_cast<server_host<Impl>*>(host)->template on_call<Msg>(std::move(static_cast<request<Msg>&>(r).msg),
-                                                               from(std::move(r.reply_to)));
+  static_cast<server_host<Impl>*>(host)->template on_call<Msg>(
+      std::move(static_cast<request<Msg>&>(r).msg), from(std::move(r.reply_to)));
 }
 template <class Impl, class Msg>
 void invoke_cast(void* host, request_envelope& r) {
-  static_cast<server_host<Impl>*>(host)->template on_cast<Msg>(std::move(static_cast<request<Msg>&>(r).msg));
+  static_cast<server_host<Impl>*>(host)->template on_cast<Msg>(
+      std::move(static_cast<request<Msg>&>(r).msg));
 }
 
 inline void invoke_stop(void* host, request_envelope& r) {
   auto& q = static_cast<request<stop_request>&>(r);
-  static_cast<server_host_base*>(host)->on_stop_request(std::move(q.msg.reason), from(std::move(r.reply_to)));
+  static_cast<server_host_base*>(host)->on_stop_request(std::move(q.msg.reason),
+                                                        from(std::move(r.reply_to)));
 }
 inline void invoke_code_change(void* host, request_envelope& r) {
   auto& q = static_cast<request<code_change_request>&>(r);
-  static_cast<server_host_base*>(host)->on_code_change(std::move(q.msg.extra), from(std::move(r.reply_to)));
+  static_cast<server_host_base*>(host)->on_code_change(std::move(q.msg.extra),
+                                                       from(std::move(r.reply_to)));
 }
 
 }  // namespace detail

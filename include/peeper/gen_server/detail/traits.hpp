@@ -84,32 +84,52 @@ struct init_norm<S, init_result<S, C>> {
 // ---- which form a callback has -------------------------------------------
 
 template <class I, class M, class S>
-concept call_cf = requires(I& i, M&& m, const from& f, const S& s) { i.handle_call(std::move(m), f, s); };
+concept call_cf = requires(I& i, M&& m, const from& f, const S& s) {
+  i.handle_call(std::move(m), f, s);
+};
 template <class I, class M, class S>
-concept call_mf = requires(I& i, M&& m, const from& f, S& s) { i.handle_call(std::move(m), f, s); };
+concept call_mf = requires(I& i, M&& m, const from& f, S& s) {
+  i.handle_call(std::move(m), f, s);
+};
 template <class I, class M, class S>
-concept call_c = requires(I& i, M&& m, const S& s) { i.handle_call(std::move(m), s); };
+concept call_c = requires(I& i, M&& m, const S& s) {
+  i.handle_call(std::move(m), s);
+};
 template <class I, class M, class S>
-concept call_m = requires(I& i, M&& m, S& s) { i.handle_call(std::move(m), s); };
+concept call_m = requires(I& i, M&& m, S& s) {
+  i.handle_call(std::move(m), s);
+};
 
 template <class I, class M, class S>
-concept cast_c = requires(I& i, M&& m, const S& s) { i.handle_cast(std::move(m), s); };
+concept cast_c = requires(I& i, M&& m, const S& s) {
+  i.handle_cast(std::move(m), s);
+};
 template <class I, class M, class S>
-concept cast_m = requires(I& i, M&& m, S& s) { i.handle_cast(std::move(m), s); };
+concept cast_m = requires(I& i, M&& m, S& s) {
+  i.handle_cast(std::move(m), s);
+};
 template <class I, class S>
-concept info_c = requires(I& i, message& m, const S& s) { i.handle_info(m, s); };
+concept info_c = requires(I& i, message& m, const S& s) {
+  i.handle_info(m, s);
+};
 template <class I, class S>
-concept info_m = requires(I& i, message& m, S& s) { i.handle_info(m, s); };
+concept info_m = requires(I& i, message& m, S& s) {
+  i.handle_info(m, s);
+};
 template <class I, class C, class S>
-concept cont_c = requires(I& i, C&& c, const S& s) { i.handle_continue(std::move(c), s); };
+concept cont_c = requires(I& i, C&& c, const S& s) {
+  i.handle_continue(std::move(c), s);
+};
 template <class I, class C, class S>
-concept cont_m = requires(I& i, C&& c, S& s) { i.handle_continue(std::move(c), s); };
+concept cont_m = requires(I& i, C&& c, S& s) {
+  i.handle_continue(std::move(c), s);
+};
 
 template <class Impl, class Msg>
 struct call_traits {
   using S = typename Impl::state_type;
-  static constexpr bool accepted =
-      call_cf<Impl, Msg, S> || call_mf<Impl, Msg, S> || call_c<Impl, Msg, S> || call_m<Impl, Msg, S>;
+  static constexpr bool accepted = call_cf<Impl, Msg, S> || call_mf<Impl, Msg, S> ||
+                                   call_c<Impl, Msg, S> || call_m<Impl, Msg, S>;
   static constexpr bool mutates = !call_cf<Impl, Msg, S> && !call_c<Impl, Msg, S>;
   static decltype(auto) invoke(Impl& i, Msg&& m, const from& f, S& s) {
     if constexpr (call_cf<Impl, Msg, S>) {

@@ -65,7 +65,9 @@ struct reply_envelope : envelope {
 
 struct exit_signal final : envelope {
   exit_signal(pid f, exit_reason r, bool from_link)
-      : envelope(envelope_kind::exit_signal), from(std::move(f)), reason(std::move(r)),
+      : envelope(envelope_kind::exit_signal),
+        from(std::move(f)),
+        reason(std::move(r)),
         linked(from_link) {}
   pid from;
   exit_reason reason;

@@ -23,8 +23,8 @@ class intrusive_ptr {
   intrusive_ptr(const intrusive_ptr& o) noexcept : intrusive_ptr(o.p_) {}
   intrusive_ptr(intrusive_ptr&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
   template <class U>
-    requires std::is_convertible_v<U*, T*>
-  intrusive_ptr(intrusive_ptr<U> o) noexcept  // NOLINT(google-explicit-constructor): upcast
+  requires std::is_convertible_v<U*, T*> intrusive_ptr(intrusive_ptr<U> o)
+  noexcept  // NOLINT(google-explicit-constructor): upcast
       : p_(o.detach()) {}
   intrusive_ptr& operator=(const intrusive_ptr& o) noexcept {
     if (this != &o) intrusive_ptr(o).swap(*this);

@@ -48,7 +48,8 @@ class behaviour {
   /// call answers its caller with the exit reason). Peeper's worker hands
   /// them to its successor.
   // By value: overrides take ownership of the messages.
-  virtual void on_unprocessed(std::vector<envelope_ptr> /*messages*/) noexcept {}  // NOLINT(performance-unnecessary-value-param)
+  virtual void on_unprocessed(std::vector<envelope_ptr> /*messages*/) noexcept {
+  }  // NOLINT(performance-unnecessary-value-param)
   /// The object a typed request addresses, if this behaviour hosts one of that type.
   virtual void* target(type_id_t /*type*/) noexcept { return nullptr; }
 };
@@ -58,10 +59,10 @@ struct wait_state {
   enum class kind : std::uint8_t { none, reply, receive };
   kind what = kind::none;
   bool ready = false;
-  std::uint64_t tag = 0;                  // reply tag, or receive timeout tag
-  type_id_t filter = nullptr;             // receive: only this payload type (nullptr: any)
-  std::coroutine_handle<> handle;         // resumed when ready
-  envelope_ptr result;                    // what ended the wait (null: timed out)
+  std::uint64_t tag = 0;           // reply tag, or receive timeout tag
+  type_id_t filter = nullptr;      // receive: only this payload type (nullptr: any)
+  std::coroutine_handle<> handle;  // resumed when ready
+  envelope_ptr result;             // what ended the wait (null: timed out)
 };
 
 /// Relations and per-process data, allocated on first use.

@@ -16,9 +16,9 @@
 
 #include "peeper/gen_server/start.hpp"
 #include "peeper/runtime/detail/runtime_core.hpp"
-#include "peeper/runtime/task.hpp"
 #include "peeper/runtime/dictionary.hpp"
 #include "peeper/runtime/names.hpp"
+#include "peeper/runtime/task.hpp"
 #include "peeper/server/detail/route.hpp"
 #include "peeper/server/options.hpp"
 
@@ -183,21 +183,23 @@ class core_base {
   route worker_;
   route keeper_;
   mutable std::mutex mutex_;
-  pid supervisor_;                                              // guarded by mutex_
-  dictionary dictionary_;                                       // guarded by mutex_
-  std::vector<std::shared_ptr<thread_event>> worker_waiters_;   // guarded by mutex_
-  bool closed_ = false;                                         // guarded by mutex_
-  std::shared_ptr<core_base> successor_;                        // guarded by mutex_
-  spawner spawner_;                                             // guarded by mutex_
-  std::uint64_t table_pid_ = 0;                                 // guarded by mutex_
-  std::string table_name_;                                      // guarded by mutex_
+  pid supervisor_;                                             // guarded by mutex_
+  dictionary dictionary_;                                      // guarded by mutex_
+  std::vector<std::shared_ptr<thread_event>> worker_waiters_;  // guarded by mutex_
+  bool closed_ = false;                                        // guarded by mutex_
+  std::shared_ptr<core_base> successor_;                       // guarded by mutex_
+  spawner spawner_;                                            // guarded by mutex_
+  std::uint64_t table_pid_ = 0;                                // guarded by mutex_
+  std::string table_name_;                                     // guarded by mutex_
 };
 
 /// A user type may commit big states cheaply by defining
 ///   void commit(State& saved, State& live)
 /// which must leave `saved` equal to `live` (e.g. copying only what changed).
 template <class Impl, class State>
-concept custom_commit = requires(Impl& i, State& saved, State& live) { i.commit(saved, live); };
+concept custom_commit = requires(Impl& i, State& saved, State& live) {
+  i.commit(saved, live);
+};
 
 template <class State>
 class instance_core final : public core_base {
@@ -208,7 +210,8 @@ class instance_core final : public core_base {
   [[nodiscard]] type_id_t state_type() const noexcept override { return type_id<State>(); }
 
   [[nodiscard]] std::shared_ptr<core_base> make_successor() const override {
-    auto next = std::make_shared<instance_core<State>>(rt(), instance_name(), committed(), listener_);
+    auto next =
+        std::make_shared<instance_core<State>>(rt(), instance_name(), committed(), listener_);
     next->set_spawner(get_spawner());
     return next;
   }

@@ -91,14 +91,15 @@ class route {
 
  private:
   void put_front(std::vector<envelope_ptr> msgs) {
-    waiting_.insert(waiting_.begin(), std::make_move_iterator(msgs.begin()), std::make_move_iterator(msgs.end()));
+    waiting_.insert(waiting_.begin(), std::make_move_iterator(msgs.begin()),
+                    std::make_move_iterator(msgs.end()));
   }
 
   mutable std::mutex mutex_;
   route* next_ = nullptr;  // guarded by mutex_; set once, kept alive by the owner of both
-  pid target_;                       // guarded by mutex_
+  pid target_;             // guarded by mutex_
   std::vector<envelope_ptr> waiting_;  // guarded by mutex_
-  bool closed_ = false;              // guarded by mutex_
+  bool closed_ = false;                // guarded by mutex_
 };
 
 }  // namespace peeper::detail

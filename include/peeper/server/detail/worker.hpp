@@ -34,7 +34,8 @@ class routed_host : public server_host<Impl> {
     // A call sent to a predecessor, or while none ran, is answered by this
     // process now: if it ends before replying, its caller gets its reason.
     if (e->kind == envelope_kind::call) {
-      if (auto* ch = static_cast<request_envelope&>(*e).reply_to.get()) ch->set_server(current()->self());
+      if (auto* ch = static_cast<request_envelope&>(*e).reply_to.get())
+        ch->set_server(current()->self());
     }
     server_host<Impl>::handle(std::move(e));
   }
@@ -64,8 +65,9 @@ class peeper_worker final : public routed_host<Impl> {
 
   peeper_worker(std::shared_ptr<core_type> core, pid parent, from ack)
       : routed_host<Impl>(core->worker_route(),
-                          core->instance_name() ? std::optional<name>(worker_name(*core->instance_name()))
-                                                : std::nullopt,
+                          core->instance_name()
+                              ? std::optional<name>(worker_name(*core->instance_name()))
+                              : std::nullopt,
                           std::move(parent), std::move(ack)),
         core_(std::move(core)) {}
 
@@ -80,7 +82,8 @@ class peeper_worker final : public routed_host<Impl> {
 
   void init_refused(const std::optional<exit_reason>& stop_reason) override {
     logger().warn("Peeper server {}: init must return ok, it returned {}; the state is kept",
-                  describe(self()), stop_reason ? "stop (" + stop_reason->to_string() + ")" : "ignore");
+                  describe(self()),
+                  stop_reason ? "stop (" + stop_reason->to_string() + ")" : "ignore");
     this->state_ = core_->committed();
     this->ack_ok();
   }
@@ -107,8 +110,10 @@ template <class State>
 struct keeper_impl : gen_server<keeper_impl<State>, std::shared_ptr<instance_core<State>>> {
   using core_ptr = std::shared_ptr<instance_core<State>>;
 
-  call_result<std::optional<State>> handle_call(fetch_state /*m*/, const from& f, const core_ptr& c) {
-    if (f.caller() && f.caller() == c->worker_route().target()) return reply(std::optional<State>(c->committed()));
+  call_result<std::optional<State>> handle_call(fetch_state /*m*/, const from& f,
+                                                const core_ptr& c) {
+    if (f.caller() && f.caller() == c->worker_route().target())
+      return reply(std::optional<State>(c->committed()));
     return reply(std::optional<State>());
   }
   auto handle_info(message& m, const core_ptr& c) {
@@ -119,7 +124,8 @@ struct keeper_impl : gen_server<keeper_impl<State>, std::shared_ptr<instance_cor
         c->hooks().on_terminate(t->reason, t->state);
       }
     } catch (...) {
-      logger().warn("Peeper listener hook threw: {}", exit_reason::from_current_exception().to_string());
+      logger().warn("Peeper listener hook threw: {}",
+                    exit_reason::from_current_exception().to_string());
     }
     return noreply();
   }
@@ -129,7 +135,8 @@ template <class State>
 class peeper_keeper final : public routed_host<keeper_impl<State>> {
  public:
   peeper_keeper(std::shared_ptr<instance_core<State>> core, pid parent, from ack)
-      : routed_host<keeper_impl<State>>(core->keeper_route(), std::nullopt, std::move(parent), std::move(ack)),
+      : routed_host<keeper_impl<State>>(core->keeper_route(), std::nullopt, std::move(parent),
+                                        std::move(ack)),
         core_(std::move(core)) {}
 
   void start() override {
