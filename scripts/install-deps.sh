@@ -18,6 +18,9 @@ packages=(
   libcli11-dev       # command-line options of examples/ and bench/*_table.cpp
   clang-format       # scripts/test.sh format step
   clang-tidy         # scripts/test.sh tidy step (run-clang-tidy-14, python3 come with it)
+  erlang-dev         # ei (libei.a, ei.h): the Erlang distribution protocol of peeper::dist
+  erlang-base        # erl and epmd: real Erlang peers in the distribution tests
+  elixir             # elixir: a real Elixir peer in the distribution tests
   git                # cloning; clang-format and CI work in a git checkout
   ca-certificates    # https for apt sources and git
 )
