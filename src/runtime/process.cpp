@@ -211,6 +211,10 @@ void process::drain_inbox() {
 }
 
 void process::on_signal(envelope_ptr e) {
+  if (e->kind != envelope_kind::stop && e->kind != envelope_kind::run && behaviour_ &&
+      behaviour_->intercept_signal(*e)) {
+    return;
+  }
   switch (e->kind) {
     case envelope_kind::exit_signal: {
       auto& s = static_cast<exit_signal&>(*e);

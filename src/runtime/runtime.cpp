@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <condition_variable>
+#include <cstdio>
+#include <exception>
 #include <mutex>
 #include <vector>
 
@@ -94,7 +96,18 @@ runtime_core::runtime_core(runtime& owner, const runtime_options& options)
   }
 }
 
-runtime_core::~runtime_core() { shutdown(); }
+runtime_core::~runtime_core() {
+  // shutdown() throws only if a scheduler or timer thread cannot be joined: the
+  // threads would outlive the state they run on, so there is no safe way on.
+  try {
+    shutdown();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "peeper: runtime shutdown failed: %s\n", e.what());
+    std::terminate();
+  } catch (...) {
+    std::terminate();
+  }
+}
 
 clock::time_point runtime_core::now() const noexcept {
   if (options_.deterministic) return clock::time_point(virtual_now_);
@@ -242,7 +255,16 @@ namespace peeper {
 runtime::runtime(runtime_options options)
     : core_(std::make_unique<detail::runtime_core>(*this, options)) {}
 
-runtime::~runtime() { core_->shutdown(); }
+runtime::~runtime() {
+  try {
+    core_->shutdown();
+  } catch (const std::exception& e) {  // see ~runtime_core
+    std::fprintf(stderr, "peeper: runtime shutdown failed: %s\n", e.what());
+    std::terminate();
+  } catch (...) {
+    std::terminate();
+  }
+}
 
 void runtime::shutdown() { core_->shutdown(); }
 bool runtime::stopping() const noexcept { return core_->stopping(); }

@@ -28,7 +28,7 @@ start_outcome start(runtime& rt, options opts, start_options start_opts) {
 
 detail::supervisor_start_op start_link(options opts, start_options start_opts) {
   check_options(opts);
-  auto n = start_opts.name;
+  auto n = std::move(start_opts.name);
   return {[opts = std::move(opts), n = std::move(n)](pid parent, from ack) mutable {
             return detail::sup::make_dynamic_host(std::move(opts), std::move(n), std::move(parent),
                                                   std::move(ack));

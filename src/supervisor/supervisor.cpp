@@ -29,7 +29,7 @@ start_outcome start(runtime& rt, std::vector<child_spec> children, supervisor_fl
 detail::supervisor_start_op start_link(std::vector<child_spec> children, supervisor_flags flags,
                                        start_options opts) {
   check_specs(children, flags);
-  auto n = opts.name;
+  auto n = std::move(opts.name);
   return {[children = std::move(children), flags, n = std::move(n)](pid parent, from ack) mutable {
             return detail::sup::make_static_host(std::move(children), flags, std::move(n),
                                                  std::move(parent), std::move(ack));

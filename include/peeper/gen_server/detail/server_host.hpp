@@ -121,7 +121,7 @@ class server_host : public server_host_base {
     // after an await: the host keeps it until the callback ends.
     call_from_ = std::move(f);
     try {
-      auto&& r = T::invoke(impl_, std::move(m), call_from_, *state_);
+      auto&& r = T::invoke(impl_, std::forward<Msg>(m), call_from_, *state_);
       using R = std::decay_t<decltype(r)>;
       if constexpr (task_value<R>::is_task) {
         using V = typename task_value<R>::type;
@@ -146,7 +146,7 @@ class server_host : public server_host_base {
   void on_cast(Msg&& m) {
     using T = cast_traits<Impl, Msg>;
     try {
-      finish_any<T::mutates>(T::invoke(impl_, std::move(m), *state_));
+      finish_any<T::mutates>(T::invoke(impl_, std::forward<Msg>(m), *state_));
     } catch (...) {
       crash(std::current_exception(), nullptr);
     }

@@ -48,10 +48,16 @@ class behaviour {
   /// call answers its caller with the exit reason). Peeper's worker hands
   /// them to its successor.
   // By value: overrides take ownership of the messages.
-  virtual void on_unprocessed(std::vector<envelope_ptr> /*messages*/) noexcept {
-  }  // NOLINT(performance-unnecessary-value-param)
+  // NOLINTNEXTLINE(performance-unnecessary-value-param)
+  virtual void on_unprocessed(std::vector<envelope_ptr> /*messages*/) noexcept {}
   /// The object a typed request addresses, if this behaviour hosts one of that type.
   virtual void* target(type_id_t /*type*/) noexcept { return nullptr; }
+  /// A signal addressed to this process (exit_signal, link, unlink, monitor,
+  /// demonitor), before the runtime acts on it. Returns true if the behaviour
+  /// consumed it: the runtime then does nothing with it. The default consumes
+  /// none. The distribution layer's stand-ins for remote processes forward
+  /// signals to their node through this.
+  virtual bool intercept_signal(envelope& /*signal*/) { return false; }
 };
 
 /// A suspended coroutine of the process and what it waits for.

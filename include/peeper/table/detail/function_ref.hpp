@@ -16,11 +16,13 @@ class function_ref;
 template <class R, class... Args>
 class function_ref<R(Args...)> {
  public:
+  // Constrained away from function_ref itself, so it hides no copy or move constructor.
   template <class F>
   requires(!std::is_same_v<std::remove_cvref_t<F>, function_ref> &&
-           std::is_invocable_r_v<R, F&, Args...>) function_ref(F&& f)
-  noexcept  // NOLINT(google-explicit-constructor,bugprone-forwarding-reference-overload):
-            // constrained, passed like a callable
+           std::is_invocable_r_v<R, F&, Args...>)
+      // NOLINTNEXTLINE(google-explicit-constructor,bugprone-forwarding-reference-overload)
+      function_ref(F&& f)
+  noexcept
       : object_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
         call_([](void* object, Args... args) -> R {
           using target = std::remove_reference_t<F>;

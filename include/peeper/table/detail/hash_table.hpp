@@ -368,8 +368,8 @@ class hash_table final : public table_store<K, V> {
 
    private:
     void release() noexcept {
-      for (auto it = which_.rbegin(); it != which_.rend();
-           ++it) {  // NOLINT(modernize-loop-convert): reverse order
+      // Release in the reverse order of acquisition.
+      for (auto it = which_.rbegin(); it != which_.rend(); ++it) {
         rw_lock& l = table_->shards_[*it].lock;
         if constexpr (Write) {
           l.unlock();
@@ -453,8 +453,8 @@ class hash_table final : public table_store<K, V> {
   const bool duplicates_;
   const std::size_t count_;
   const std::size_t mask_;
-  std::unique_ptr<shard[]>
-      shards_;  // NOLINT(modernize-avoid-c-arrays): run-time sized, non-movable
+  // Run-time sized, and a shard (holding a lock) is not movable.
+  std::unique_ptr<shard[]> shards_;  // NOLINT(modernize-avoid-c-arrays)
 };
 
 }  // namespace peeper::detail

@@ -78,8 +78,8 @@ class rw_lock {
 
   std::shared_mutex mutex_;
   std::atomic<bool> writer_{false};
-  std::unique_ptr<reader_slot[]>
-      slots_;  // NOLINT(modernize-avoid-c-arrays): run-time sized; null in plain mode
+  // Run-time sized; null in plain mode.
+  std::unique_ptr<reader_slot[]> slots_;  // NOLINT(modernize-avoid-c-arrays)
 };
 
 /// Holds a read lock for its scope.
