@@ -1,0 +1,257 @@
+// The I/O thread of a distribution connection (see connection.hpp).
+#include "dist/connection.hpp"
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <exception>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dist/frames.hpp"
+
+namespace peeper::dist::detail {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+std::atomic<std::uint64_t> next_connection_id{1};
+
+}  // namespace
+
+connection::connection(std::string peer, connection_handler& h, connection_timing t)
+    : peer_(std::move(peer)),
+      handler_(&h),
+      timing_(t),
+      peer_timeout_ms_(t.peer_timeout.count()),
+      id_(next_connection_id.fetch_add(1)),
+      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+connection::connection(std::string peer, fd_guard fd, connection_handler& h, connection_timing t)
+    : connection(std::move(peer), h, t) {
+  fd_ = std::move(fd);
+}
+
+connection::~connection() {
+  if (thread_.joinable()) {
+    close("connection destroyed");
+    if (thread_.get_id() == std::this_thread::get_id()) {
+      thread_.detach();
+    } else {
+      thread_.join();
+    }
+  }
+}
+
+void connection::start() {
+  thread_ = std::thread([self = shared_from_this()] { self->run(); });
+}
+
+bool connection::send(std::string_view frame) {
+  return send_with([frame](std::string& out) { out.append(frame); });
+}
+
+bool connection::send_with(const std::function<void(std::string&)>& fill) {
+  bool was_empty = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (closing_ || state_.load(std::memory_order_relaxed) == state::down) return false;
+    was_empty = outgoing_.empty();
+    const std::size_t at = outgoing_.size();
+    outgoing_.append(4, '\0');
+    fill(outgoing_);
+    put_u32(reinterpret_cast<unsigned char*>(outgoing_.data() + at),
+            static_cast<std::uint32_t>(outgoing_.size() - at - 4));
+  }
+  if (was_empty) wake();
+  return true;
+}
+
+void connection::close(const std::string& why) {
+  {
+    std::lock_guard lock(mutex_);
+    if (closing_) return;
+    closing_ = true;
+    close_why_ = why;
+  }
+  wake();
+}
+
+void connection::join() {
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+connection::state connection::wait_settled(steady::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  settled_.wait_until(lock, deadline, [this] { return current() != state::connecting; });
+  return current();
+}
+
+void connection::wake() noexcept {
+  std::uint64_t one = 1;
+  (void)::write(wake_fd_.get(), &one, sizeof one);
+}
+
+void connection::set_state(state s) {
+  {
+    std::lock_guard lock(mutex_);
+    state_.store(s, std::memory_order_release);
+  }
+  settled_.notify_all();
+}
+
+void connection::run() {
+  std::string why;
+  if (!fd_) {
+    try {
+      fd_ = handler_->dial(*this, why);
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+  }
+  if (fd_) {
+    set_nonblocking(fd_.get());
+    set_nodelay(fd_.get());
+    set_state(state::up);
+    handler_->on_up(*this);
+    io_loop();
+    std::lock_guard lock(mutex_);
+    why = close_why_;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+    outgoing_.clear();
+  }
+  fd_.reset();
+  set_state(state::down);
+  handler_->on_down(*this, why.empty() ? std::string("connection closed") : why);
+  finished_.store(true, std::memory_order_release);
+}
+
+void connection::io_loop() {
+  auto last_read = steady::now();
+  auto last_write = last_read;
+  std::string why;
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      if (closing_) return;
+      if (!outgoing_.empty()) {
+        if (written_ == writing_.size()) {
+          writing_.clear();
+          written_ = 0;
+          writing_.swap(outgoing_);
+        } else {
+          writing_.append(outgoing_);
+          outgoing_.clear();
+        }
+      }
+    }
+    const auto now = steady::now();
+    if (written_ == writing_.size() && now - last_write >= timing_.tick) {
+      writing_.assign(4, '\0');  // a tick: an empty frame
+      written_ = 0;
+    }
+    if (written_ < writing_.size()) {
+      if (!flush_writes()) {
+        close("write failed: " + std::string(std::strerror(errno)));
+        continue;
+      }
+      last_write = steady::now();
+    }
+    const auto peer_timeout = std::chrono::milliseconds(peer_timeout_ms_.load());
+    if (now - last_read >= peer_timeout) {
+      close("peer " + peer_ + " silent for " + std::to_string(peer_timeout.count()) +
+            " ms (no tick): considered down");
+      continue;
+    }
+    std::array<pollfd, 2> fds{pollfd{fd_.get(), POLLIN, 0}, pollfd{wake_fd_.get(), POLLIN, 0}};
+    if (written_ < writing_.size()) fds[0].events |= POLLOUT;
+    auto next_tick = last_write + timing_.tick - now;
+    auto next_dead = last_read + peer_timeout - now;
+    auto wait =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::min(next_tick, next_dead));
+    int n = ::poll(fds.data(), fds.size(),
+                   static_cast<int>(std::max<std::int64_t>(1, wait.count() + 1)));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      close("poll failed");
+      continue;
+    }
+    if ((fds[1].revents & POLLIN) != 0) {
+      std::uint64_t v = 0;
+      (void)::read(wake_fd_.get(), &v, sizeof v);
+    }
+    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      if (!read_frames(why)) {
+        close(why);
+        continue;
+      }
+      last_read = steady::now();
+    }
+  }
+}
+
+bool connection::flush_writes() {
+  while (written_ < writing_.size()) {
+    ssize_t n = ::send(fd_.get(), writing_.data() + written_, writing_.size() - written_,
+                       MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      written_ += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;  // poll for POLLOUT
+    return false;
+  }
+  writing_.clear();
+  written_ = 0;
+  return true;
+}
+
+bool connection::read_frames(std::string& why) {
+  std::array<char, 65536> chunk{};
+  for (;;) {
+    ssize_t n = ::recv(fd_.get(), chunk.data(), chunk.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      reading_.append(chunk.data(), static_cast<std::size_t>(n));
+      if (static_cast<std::size_t>(n) < chunk.size()) break;
+      continue;
+    }
+    if (n == 0) {
+      why = "connection closed by " + peer_;
+      return false;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    why = "read failed: " + std::string(std::strerror(errno));
+    return false;
+  }
+  std::size_t at = 0;
+  while (reading_.size() - at >= 4) {
+    const std::uint32_t len = get_u32(reinterpret_cast<const unsigned char*>(reading_.data() + at));
+    if (len > max_frame_size) {
+      why = "malformed frame from " + peer_ + ": length " + std::to_string(len);
+      return false;
+    }
+    if (reading_.size() - at - 4 < len) break;
+    if (len > 0) {
+      try {
+        handler_->on_frame(*this, std::string_view(reading_.data() + at + 4, len));
+      } catch (const std::exception& e) {
+        why = "malformed frame from " + peer_ + ": " + e.what();
+        return false;
+      }
+    }
+    at += 4 + len;
+  }
+  reading_.erase(0, at);
+  return true;
+}
+
+}  // namespace peeper::dist::detail

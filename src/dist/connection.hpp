@@ -1,0 +1,135 @@
+// One distribution connection and its I/O thread.
+//
+// The I/O thread is the only one that touches the socket: it makes the connection (epmd lookup
+// and handshake through ei) for an outgoing one, then reads frames, writes what other threads
+// queued, sends ticks when it has written nothing for a tick period, and closes the connection
+// when the peer has been silent for longer than the peer timeout. Other threads only append to
+// the outgoing buffer and wake it through an eventfd, so a slow or dead peer never blocks a
+// scheduler thread (the buffer grows instead: there is no backpressure).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "dist/socket.hpp"
+
+namespace peeper::dist::detail {
+
+class connection;
+
+/// What a connection reports, on its I/O thread.
+class connection_handler {
+ public:
+  connection_handler() = default;
+  connection_handler(const connection_handler&) = delete;
+  connection_handler& operator=(const connection_handler&) = delete;
+  virtual ~connection_handler() = default;
+  /// Makes the outgoing connection: returns the socket after the handshake, or an empty guard
+  /// and a description of the failure in `error`.
+  virtual fd_guard dial(connection& c, std::string& error) = 0;
+  /// The connection is up (handshake done).
+  virtual void on_up(connection& c) = 0;
+  /// One frame (without its length). Throwing closes the connection as malformed.
+  virtual void on_frame(connection& c, std::string_view frame) = 0;
+  /// The connection is down (or never came up); `why` says why. Called once.
+  virtual void on_down(connection& c, const std::string& why) = 0;
+};
+
+struct connection_timing {
+  std::chrono::milliseconds tick{1000};          // a tick is sent after this much silence
+  std::chrono::milliseconds peer_timeout{4000};  // the peer is dead after this much silence
+};
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  enum class state : std::uint8_t { connecting, up, down };
+
+  /// An outgoing connection to `peer`, dialled by the handler on the I/O thread.
+  connection(std::string peer, connection_handler& h, connection_timing t);
+  /// An accepted connection (handshake done) on `fd`.
+  connection(std::string peer, fd_guard fd, connection_handler& h, connection_timing t);
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+  ~connection();
+
+  /// Starts the I/O thread. Call once.
+  void start();
+  /// Queues one frame (the length prefix is added). Any thread. Returns false if the connection
+  /// is down (the frame is dropped). Frames queued while connecting go out once it is up.
+  bool send(std::string_view frame);
+  /// Queues a frame built in place by `fill` appending to the buffer (under the queue lock:
+  /// keep it short). Returns false if the connection is down.
+  bool send_with(const std::function<void(std::string&)>& fill);
+  /// Asks the I/O thread to close the connection; `why` is reported to on_down. Any thread.
+  void close(const std::string& why);
+  /// Waits for the I/O thread to end. Not from the I/O thread itself.
+  void join();
+  /// Waits until the connection is up or down, or `deadline`. Returns the state then.
+  state wait_settled(std::chrono::steady_clock::time_point deadline);
+
+  [[nodiscard]] const std::string& peer() const noexcept { return peer_; }
+  [[nodiscard]] state current() const noexcept { return state_.load(std::memory_order_acquire); }
+  [[nodiscard]] bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
+  /// Whether the peer is a Peeper node (it said hello): it gets the short peer timeout.
+  void set_peer_timeout(std::chrono::milliseconds t) noexcept {
+    peer_timeout_ms_.store(t.count(), std::memory_order_relaxed);
+  }
+  /// Why dialling failed: a node_errc value (-1: none) and a description. Set by the dialler.
+  void set_failure(int code, std::string text) {
+    std::lock_guard lock(mutex_);
+    failure_ = code;
+    failure_text_ = std::move(text);
+  }
+  [[nodiscard]] int failure() {
+    std::lock_guard lock(mutex_);
+    return failure_;
+  }
+  [[nodiscard]] std::string failure_text() {
+    std::lock_guard lock(mutex_);
+    return failure_text_;
+  }
+  /// A small id for logs.
+  [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
+
+ private:
+  void run();
+  void io_loop();
+  bool flush_writes();
+  bool read_frames(std::string& why);
+  void wake() noexcept;
+  void set_state(state s);
+
+  std::string peer_;
+  connection_handler* handler_;
+  connection_timing timing_;
+  std::atomic<std::int64_t> peer_timeout_ms_;
+  std::uint64_t id_;
+  fd_guard fd_;
+  fd_guard wake_fd_;
+  std::thread thread_;
+  std::atomic<state> state_{state::connecting};
+  std::atomic<bool> finished_{false};
+
+  std::mutex mutex_;
+  std::condition_variable settled_;
+  std::string outgoing_;  // frames queued by other threads, with their length prefixes
+  bool closing_ = false;
+  std::string close_why_;
+  int failure_ = -1;
+  std::string failure_text_;
+
+  // I/O thread only.
+  std::string writing_;
+  std::size_t written_ = 0;
+  std::string reading_;
+};
+
+}  // namespace peeper::dist::detail

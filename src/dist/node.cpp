@@ -1,0 +1,147 @@
+// The public node handle and the entry points of the dist templates (node.hpp, node_api.hpp).
+#include <spdlog/spdlog.h>
+
+#include "dist/node_core.hpp"
+#include "peeper/dist/codec.hpp"
+#include "peeper/runtime/errors.hpp"
+#include "peeper/runtime/log.hpp"
+
+namespace peeper::dist {
+
+const char* to_string(node_errc code) noexcept {
+  switch (code) {
+    case node_errc::bad_name:
+      return "bad_name";
+    case node_errc::already_started:
+      return "already_started";
+    case node_errc::listen_failed:
+      return "listen_failed";
+    case node_errc::epmd_unreachable:
+      return "epmd_unreachable";
+    case node_errc::name_taken:
+      return "name_taken";
+    case node_errc::unknown_node:
+      return "unknown_node";
+    case node_errc::connect_refused:
+      return "connect_refused";
+    case node_errc::auth_failed:
+      return "auth_failed";
+    case node_errc::timeout:
+      return "timeout";
+    case node_errc::stopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+node node::start(runtime& rt, node_options options) {
+  auto core = std::make_shared<detail::node_core>(rt, std::move(options));
+  core->start();
+  return node(std::move(core));
+}
+
+node::node(std::shared_ptr<detail::node_core> core) noexcept : core_(std::move(core)) {}
+node::node(node&&) noexcept = default;
+node& node::operator=(node&& o) noexcept {
+  if (this != &o) {
+    if (core_) core_->stop();
+    core_ = std::move(o.core_);
+  }
+  return *this;
+}
+node::~node() {
+  if (core_) core_->stop();
+}
+
+const std::string& node::name() const noexcept { return core_->name(); }
+std::uint32_t node::creation() const noexcept { return core_->creation(); }
+std::uint16_t node::port() const noexcept { return core_->port(); }
+void node::connect(const std::string& node_name) { core_->connect(node_name); }
+bool node::disconnect(const std::string& node_name) { return core_->disconnect(node_name); }
+std::vector<std::string> node::nodes() const { return core_->nodes(); }
+bool node::is_remote(const pid& p) const { return detail::is_remote(*core_, p); }
+bool node::register_global(const std::string& id, const pid& p) {
+  return core_->register_global(id, p);
+}
+pid node::whereis_global(const std::string& id, std::chrono::milliseconds timeout) {
+  return core_->whereis_global(id, timeout);
+}
+void node::stop() { core_->stop(); }
+
+bool unexpose(node& n, const std::string& name) { return n.core().unexpose(name); }
+
+namespace detail {
+
+pid_context& pids_of(node_core& n) { return n; }
+peeper::detail::runtime_core& runtime_of(node_core& n) { return n.rt().core(); }
+node_core& core_of(node& n) { return n.core(); }
+
+bool send_encoded(node_core& n, const destination& to, std::span<const char> message) {
+  return n.send_encoded(to, message);
+}
+
+bool is_remote(node_core& n, const pid& p) {
+  erlang_pid remote{};
+  std::shared_ptr<connection> conn;
+  return p && n.remote_of(p, remote, conn);
+}
+
+void start_call(node_core& n, const destination& to, std::span<const char> msg,
+                peeper::detail::from_ref caller, reply_reader read) {
+  n.start_call(to, msg, std::move(caller), read);
+}
+
+void add_inbox(node_core& n, const std::string& name, std::shared_ptr<inbox> box) {
+  n.expose(name, std::move(box));
+}
+bool remove_inbox(node_core& n, const std::string& name) { return n.unexpose(name); }
+
+// ---- cluster-wide names -----------------------------------------------------------
+
+void node_core::announce_global(connection& c, const std::string& id, const pid& p) {
+  term_writer w(this);
+  w.write_version();
+  w.write_tuple_header(3);
+  w.write_atom("peeper_global");
+  w.write_binary(id);
+  w.write(p);
+  std::string frame;
+  put_reg_send(frame, router(), "$peeper", std::string_view(w.bytes().data(), w.size()));
+  (void)c.send(frame);
+}
+
+bool node_core::register_global(const std::string& id, const pid& p) {
+  if (!whereis_global(id, {}).operator bool() && is_alive(p)) {
+    {
+      std::lock_guard lock(global_mutex_);
+      if (auto it = local_globals_.find(id); it != local_globals_.end() && is_alive(it->second)) {
+        return false;
+      }
+      local_globals_.insert_or_assign(id, p);
+    }
+    std::vector<std::shared_ptr<connection>> up;
+    {
+      std::lock_guard lock(conns_mutex_);
+      for (const auto& [n, c] : conns_) up.push_back(c);
+    }
+    for (auto& c : up) announce_global(*c, id, p);
+    return true;
+  }
+  return false;
+}
+
+pid node_core::whereis_global(const std::string& id, std::chrono::milliseconds /*timeout*/) {
+  std::lock_guard lock(global_mutex_);
+  if (auto it = local_globals_.find(id); it != local_globals_.end()) {
+    if (is_alive(it->second)) return it->second;
+    local_globals_.erase(it);
+  }
+  if (auto it = globals_.find(id); it != globals_.end()) {
+    if (is_alive(it->second)) return it->second;
+    globals_.erase(it);
+  }
+  return {};
+}
+
+}  // namespace detail
+}  // namespace peeper::dist

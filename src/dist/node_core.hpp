@@ -1,0 +1,158 @@
+// The state of a started node: identity, listener, connections, pid translation (stand-in
+// processes for remote pids, the table of local pids handed out), pending outgoing calls, the
+// inboxes of exposed servers and the cluster-wide names. Shared by the node handle, the
+// connections' I/O threads and the stand-in processes.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include <ei.h>
+
+#include "dist/connection.hpp"
+#include "dist/frames.hpp"
+#include "dist/socket.hpp"
+#include "peeper/dist/detail/node_api.hpp"
+#include "peeper/dist/expose.hpp"
+#include "peeper/dist/node.hpp"
+#include "peeper/runtime/runtime.hpp"
+
+namespace peeper::dist::detail {
+
+using peeper::detail::from_ref;
+
+/// The key of a remote pid.
+using pid_key = std::tuple<std::string, unsigned, unsigned, unsigned>;
+
+class node_core final : public pid_context,
+                        public connection_handler,
+                        public std::enable_shared_from_this<node_core> {
+ public:
+  node_core(runtime& rt, node_options o);
+  node_core(const node_core&) = delete;
+  node_core& operator=(const node_core&) = delete;
+  ~node_core() override;
+
+  /// Listens, publishes, starts the acceptor. Throws node_error.
+  void start();
+  void stop();
+
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  [[nodiscard]] std::uint32_t creation() const noexcept { return creation_; }
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  runtime& rt() noexcept { return *rt_; }
+
+  // ---- connections ---------------------------------------------------------
+  /// The connection to `node` (made on demand), or null if stopped or `node` is this node.
+  std::shared_ptr<connection> connection_to(const std::string& node);
+  void connect(const std::string& node);
+  bool disconnect(const std::string& node);
+  [[nodiscard]] std::vector<std::string> nodes() const;
+
+  fd_guard dial(connection& c, std::string& error) override;
+  void on_up(connection& c) override;
+  void on_frame(connection& c, std::string_view frame) override;
+  void on_down(connection& c, const std::string& why) override;
+
+  // ---- pids ------------------------------------------------------------------
+  erl_pid to_erl(const pid& p) override;
+  pid from_erl(const erl_pid& p) override;
+  [[nodiscard]] erlang_pid local_erl(const pid& p);
+  [[nodiscard]] erlang_pid router() const;
+  /// The stand-in of remote pid `p` (created on first use), or null if its node is unreachable.
+  pid proxy_for(const erlang_pid& p);
+  /// The remote pid a stand-in stands for, and its connection.
+  bool remote_of(const pid& p, erlang_pid& out, std::shared_ptr<connection>& conn);
+  /// A stand-in process ended.
+  void proxy_exited(std::uint64_t id);
+  /// The local process `p` names (this node's pid), or null.
+  pid local_pid(const erlang_pid& p);
+
+  // ---- sending -----------------------------------------------------------------
+  bool send_encoded(const destination& to, std::span<const char> message);
+  void start_call(const destination& to, std::span<const char> msg, from_ref caller,
+                  reply_reader read);
+  void expose(const std::string& name, std::shared_ptr<inbox> box);
+  bool unexpose(const std::string& name);
+
+  // ---- global names --------------------------------------------------------------
+  bool register_global(const std::string& id, const pid& p);
+  pid whereis_global(const std::string& id, std::chrono::milliseconds timeout);
+
+  /// Encodes `r` as an Erlang ref of this node (monitor refs, call tags).
+  [[nodiscard]] std::string make_ref_term(std::uint64_t id) const;
+  /// The id of a ref of this node made by make_ref_term, or 0.
+  [[nodiscard]] std::uint64_t ref_id(std::string_view ref_term) const;
+
+ private:
+  void accept_loop();
+  void reap_finished();
+  void dispatch(connection& c, const control& ctl);
+  void deliver_message(connection& c, const control& ctl, const pid& to, const std::string& name);
+  void handle_reply(std::string_view message);
+  void handle_net_kernel(connection& c, std::string_view message);
+  void handle_peeper(connection& c, std::string_view message);
+  void remote_signal(connection& c, const control& ctl);
+  void announce_global(connection& c, const std::string& id, const pid& p);
+  std::shared_ptr<inbox> inbox_for(const std::string& name, const pid& to);
+
+  runtime* rt_;
+  node_options opts_;
+  std::string name_;
+  std::string alive_;
+  std::string host_;
+  std::uint32_t creation_ = 0;
+  std::uint16_t epmd_port_ = 0;
+  std::uint16_t port_ = 0;
+  ei_cnode ec_{};
+  fd_guard listen_fd_;
+  fd_guard epmd_fd_;
+  fd_guard stop_fd_;
+  std::thread acceptor_;
+  std::atomic<bool> stopped_{false};
+
+  mutable std::mutex conns_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<connection>> conns_;
+  std::vector<std::shared_ptr<connection>> all_conns_;  // joined at stop
+
+  struct proxy_entry {
+    pid stand_in;
+    erlang_pid remote{};
+    std::weak_ptr<connection> conn;
+  };
+  std::mutex pids_mutex_;
+  std::map<pid_key, std::uint64_t> proxy_keys_;             // remote pid -> stand-in id
+  std::unordered_map<std::uint64_t, proxy_entry> proxies_;  // stand-in id -> entry
+  std::unordered_map<std::uint64_t, pid> exported_;         // local pids handed out
+  std::size_t exported_sweep_at_ = 1024;
+
+  struct pending_call {
+    from_ref caller;
+    reply_reader read = nullptr;
+    std::uint64_t conn_id = 0;
+  };
+  std::mutex calls_mutex_;
+  std::unordered_map<std::uint64_t, pending_call> calls_;
+  std::size_t calls_sweep_at_ = 1024;
+  std::atomic<std::uint64_t> next_ref_{1};
+
+  std::mutex inbox_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<inbox>> inboxes_;
+
+  std::mutex global_mutex_;
+  std::unordered_map<std::string, pid> globals_;        // names other nodes announced
+  std::unordered_map<std::string, pid> local_globals_;  // names registered here
+};
+
+/// The node of runtime `rt`, if it has one (for stand-ins and free functions).
+std::shared_ptr<node_core> node_of(const runtime* rt);
+
+}  // namespace peeper::dist::detail
