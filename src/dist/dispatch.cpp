@@ -424,8 +424,15 @@ void node_core::start_call(const destination& to, std::span<const char> msg, fro
   const remote_name* rn = std::get_if<remote_name>(&to);
   if (rn != nullptr) {
     conn = connection_to(rn->node);
-  } else if (!remote_of(std::get<pid>(to), remote, conn)) {
-    ch->fail(call_errc::bad_call, exit_reason::normal());  // a local pid: use peeper::call
+  } else if (const pid& p = std::get<pid>(to); !remote_of(p, remote, conn)) {
+    if (!p || (p.control_block()->exited() &&
+               p.control_block()->reason() != exit_reason::noconnection())) {
+      ch->fail(call_errc::noproc, exit_reason::noproc());
+    } else if (p.control_block()->exited()) {
+      ch->fail(call_errc::exited, exit_reason::noconnection());  // a stand-in whose node is gone
+    } else {
+      ch->fail(call_errc::bad_call, exit_reason::normal());  // a local pid: use peeper::call
+    }
     return;
   }
   if (!conn) {

@@ -2,9 +2,10 @@
 #include "dist/frames.hpp"
 
 #include <array>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
+
+#include "peeper/dist/codec.hpp"
 
 namespace peeper::dist::detail {
 
@@ -502,15 +503,13 @@ std::string print_pid(const erlang_pid& p) {
 }
 
 std::string print_term(std::string_view bytes) {
-  char* s = nullptr;
-  int index = 0;
-  if (ei_s_print_term(&s, bytes.data(), &index) < 0) {
-    std::free(s);  // NOLINT(cppcoreguidelines-no-malloc): ei allocates with malloc
+  try {
+    term_reader r(std::span<const char>(bytes.data(), bytes.size()));
+    r.read_version();
+    return r.read<term>().to_string();
+  } catch (const std::exception&) {
     return "<unprintable term>";
   }
-  std::string out(s);
-  std::free(s);  // NOLINT(cppcoreguidelines-no-malloc)
-  return out;
 }
 
 }  // namespace peeper::dist::detail

@@ -121,20 +121,20 @@ template <class Impl, class... C, class... K, class... I>
 class typed_inbox<Impl, calls<C...>, casts<K...>, infos<I...>> final : public inbox {
  public:
   bool call(const pid& server, term_reader& r, std::shared_ptr<remote_caller> from) override {
-    const std::size_t at = r.position();
-    bool done = false;
+    [[maybe_unused]] const std::size_t at = r.position();
+    [[maybe_unused]] bool done = false;
     ((done = done || try_call<C>(server, r, at, from)), ...);
     return done;
   }
   bool cast(const pid& server, term_reader& r) override {
-    const std::size_t at = r.position();
-    bool done = false;
+    [[maybe_unused]] const std::size_t at = r.position();
+    [[maybe_unused]] bool done = false;
     ((done = done || try_cast<K>(server, r, at)), ...);
     return done;
   }
   bool info(const pid& server, term_reader& r) override {
-    const std::size_t at = r.position();
-    bool done = false;
+    [[maybe_unused]] const std::size_t at = r.position();
+    [[maybe_unused]] bool done = false;
     ((done = done || try_info<I>(server, r, at)), ...);
     return done;
   }
