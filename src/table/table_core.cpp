@@ -18,6 +18,7 @@
 #include "peeper/table/make_table.hpp"
 #include "peeper/table/transfer.hpp"
 #include "table/names.hpp"
+#include "table/owners.hpp"
 
 namespace peeper::detail {
 
@@ -38,14 +39,13 @@ table_core::table_core(table_options options, table_types types)
       name_(std::move(options.name)),
       initial_heir_(std::move(options.heir)) {}
 
-table_core::~table_core() = default;
+table_core::~table_core() { unindex_owner(owner_id_.load(std::memory_order_acquire), this); }
 
 void table_core::start(process& creator) {
   {
     std::lock_guard lock(meta_);
     rt_ = &creator.rt();
-    owner_ = creator.self();
-    owner_id_.store(creator.id(), std::memory_order_release);
+    set_owner_locked(creator.self());
     if (const pid heir = initial_heir_.process) {
       check_same_runtime(heir, "make_table: the heir");
       if (is_alive(heir)) {
@@ -156,6 +156,65 @@ void table_core::on_owner_exit(std::uint64_t dying) {
       return;
     }
   }
+  if (keep_orphaned_) return;  // kept for whoever takes it over (see keep_when_orphaned)
+  retire_locked();
+  lock.unlock();
+  clear_data();
+}
+
+std::pair<pid, std::any> table_core::heir() const {
+  std::lock_guard lock(meta_);
+  if (deleted()) throw_deleted();
+  return {heir_, heir_data_};
+}
+
+bool table_core::owned_by(const process& p) const {
+  std::lock_guard lock(meta_);
+  return !deleted() && rt_ == &p.rt() && owner_id_.load(std::memory_order_acquire) == p.id();
+}
+
+void table_core::keep_when_orphaned(bool on) {
+  const process* me = current();
+  std::lock_guard lock(meta_);
+  if (deleted()) throw_deleted();
+  if (me == nullptr || me->id() != owner_id_.load(std::memory_order_acquire)) {
+    fail(table_errc::not_owner, "keep_when_orphaned: " + describe() + " is owned by " +
+                                    owner_.to_string() + ", not by the caller");
+  }
+  keep_orphaned_ = on;
+}
+
+bool table_core::take_over() {
+  process& me = current_or_throw("take_over");
+  std::lock_guard lock(meta_);
+  if (deleted()) return false;
+  keep_orphaned_ = false;
+  if (owner_id_.load(std::memory_order_acquire) == me.id()) {
+    if (hook_owner_ != me.id()) follow_owner_locked(me.id());
+    return true;
+  }
+  if (hook_owner_ != 0) {
+    // The previous owner still follows the table: its hook goes, in that
+    // process (if it is exiting, before its exit hooks run; if it has
+    // exited, the hook went with it). Should the hook run first, it finds
+    // another owner and does nothing.
+    run_in(owner_, [hook = hook_id_] { remove_exit_hook(hook); });
+  }
+  hook_id_ = 0;
+  hook_owner_ = 0;
+  set_owner_locked(me.self());
+  follow_owner_locked(me.id());
+  return true;
+}
+
+void table_core::discard() noexcept {
+  std::unique_lock lock(meta_);
+  if (deleted()) return;
+  if (hook_owner_ != 0) {
+    run_in(owner_, [hook = hook_id_] { remove_exit_hook(hook); });
+    hook_id_ = 0;
+    hook_owner_ = 0;
+  }
   retire_locked();
   lock.unlock();
   clear_data();
@@ -171,9 +230,7 @@ void table_core::adopt(std::uint64_t new_owner) {
 
 bool table_core::hand_to_locked(const pid& to) {
   pid previous = owner_;
-  const std::uint64_t previous_id = owner_id_.load(std::memory_order_acquire);
-  owner_ = to;
-  owner_id_.store(to.id(), std::memory_order_release);
+  set_owner_locked(to);
   const std::uint64_t id = to.id();
   bool installed = run_in(to, [table = shared_from_this(), id] {
     try {
@@ -183,8 +240,7 @@ bool table_core::hand_to_locked(const pid& to) {
     }
   });
   if (installed) return true;
-  owner_ = std::move(previous);
-  owner_id_.store(previous_id, std::memory_order_release);
+  set_owner_locked(std::move(previous));
   return false;
 }
 
@@ -204,8 +260,16 @@ void table_core::drop_hook_locked() {
   hook_owner_ = 0;
 }
 
+void table_core::set_owner_locked(pid p) {
+  const std::uint64_t from = owner_id_.load(std::memory_order_acquire);
+  owner_ = std::move(p);
+  owner_id_.store(owner_.id(), std::memory_order_release);
+  reindex_owner(from, owner_.id(), shared_from_this());
+}
+
 void table_core::retire_locked() {
   deleted_.store(true, std::memory_order_release);
+  unindex_owner(owner_id_.load(std::memory_order_acquire), this);
   if (!name_.empty() && rt_ != nullptr) unregister_table_name(*rt_, name_, this);
   heir_ = pid();
   heir_data_.reset();

@@ -9,6 +9,7 @@
 #include "peeper/gen_server/start.hpp"
 #include "peeper/runtime/exit_reason.hpp"
 #include "peeper/runtime/names.hpp"
+#include "peeper/server/tables.hpp"
 #include "peeper/supervisor/flags.hpp"
 
 namespace peeper {
@@ -43,6 +44,9 @@ struct server_options {
   peeper::auto_shutdown auto_shutdown = peeper::auto_shutdown::never;
   /// How long each worker's init may take.
   timeout_t init_timeout = infinity;
+  /// Which tables the worker owns are kept across its crashes, besides
+  /// those whose heir is server_heir() (see tables.hpp). None by default.
+  peeper::keep_tables keep_tables{};
 };
 
 /// The name the worker of an instance named `n` registers: "<n>.GenServer".

@@ -7,11 +7,13 @@
 //     auto same = peeper::find_table<std::string, session>(rt, "sessions");
 //
 // Table names are per runtime: two runtimes may each have a table "x".
+// owned_tables() lists the tables of the calling process.
 #pragma once
 
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "peeper/runtime/detail/process.hpp"
 #include "peeper/runtime/runtime.hpp"
@@ -98,5 +100,9 @@ std::optional<table<K, V>> find_table(std::string_view name) {
 }
 /// The live table named `name` in `rt`, whatever its types, or nothing.
 std::optional<any_table> find_any_table(runtime& rt, std::string_view name);
+
+/// The live tables the calling process owns (made, inherited or given), in
+/// no particular order. Throws not_in_process outside a process.
+std::vector<any_table> owned_tables();
 
 }  // namespace peeper

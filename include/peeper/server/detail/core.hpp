@@ -1,6 +1,7 @@
 // The core of one Peeper instance: what survives its worker's and keeper's
 // restarts. It holds the last committed state, the dictionary the worker
-// left, and the routes to the current worker and keeper. The instance's
+// left, the tables kept for the next worker, and the routes to the current
+// worker and keeper. The instance's
 // supervisor keeps it alive (its child specs hold it); when that supervisor
 // is gone the core is closed and messages for it are refused.
 #pragma once
@@ -21,6 +22,7 @@
 #include "peeper/runtime/task.hpp"
 #include "peeper/server/detail/route.hpp"
 #include "peeper/server/options.hpp"
+#include "peeper/table/any_table.hpp"
 
 namespace peeper::detail {
 
@@ -116,12 +118,46 @@ class core_base {
   }
 
   /// A transfer made `next` this instance's successor: this core's routes
-  /// forward to it, and handles made for this core follow it.
+  /// forward to it, handles made for this core follow it, and so do the
+  /// tables kept here.
   void succeed_by(const std::shared_ptr<core_base>& next) {
     worker_.redirect(next->worker_);
     keeper_.redirect(next->keeper_);
+    std::vector<any_table> kept;
+    {
+      std::lock_guard lock(mutex_);
+      successor_ = next;
+      kept.swap(kept_);
+    }
+    for (auto& t : kept) next->keep_table(std::move(t));
+  }
+
+  /// Which of its tables a worker keeps (server_options::keep_tables); set
+  /// before the instance starts.
+  [[nodiscard]] const keep_tables& table_policy() const noexcept { return table_policy_; }
+  void set_table_policy(keep_tables k) { table_policy_ = std::move(k); }
+  /// Keeps `t` for the next worker (the successor's after a transfer); once
+  /// the instance is gone for good, deletes it.
+  void keep_table(any_table t) {
+    std::shared_ptr<core_base> next;
+    {
+      std::lock_guard lock(mutex_);
+      next = successor_;
+      if (!next && !closed_) {
+        kept_.push_back(std::move(t));
+        return;
+      }
+    }
+    if (next) {
+      next->keep_table(std::move(t));
+    } else {
+      t.core_ptr()->discard();
+    }
+  }
+  /// The tables kept for a new worker (they stay kept until it takes them over).
+  std::vector<any_table> take_kept_tables() {
     std::lock_guard lock(mutex_);
-    successor_ = next;
+    return std::exchange(kept_, {});
   }
   /// The core that took over after a transfer (null if none).
   [[nodiscard]] std::shared_ptr<core_base> successor() const {
@@ -145,14 +181,18 @@ class core_base {
     return spawner_;
   }
 
-  /// The instance is gone: refuse messages from now on.
+  /// The instance is gone: refuse messages from now on, delete the tables
+  /// kept for a worker that will never come.
   void close() {
     std::vector<std::shared_ptr<thread_event>> waiters;
+    std::vector<any_table> orphans;
     {
       std::lock_guard lock(mutex_);
       closed_ = true;
       waiters.swap(worker_waiters_);
+      orphans.swap(kept_);
     }
+    for (auto& t : orphans) t.core_ptr()->discard();
     for (auto& e : waiters) e->notify();
     refuse(worker_.close());
     refuse(keeper_.close());
@@ -191,6 +231,8 @@ class core_base {
   spawner spawner_;                                            // guarded by mutex_
   std::uint64_t table_pid_ = 0;                                // guarded by mutex_
   std::string table_name_;                                     // guarded by mutex_
+  std::vector<any_table> kept_;                                // guarded by mutex_
+  keep_tables table_policy_;  // set before the instance starts, then read-only
 };
 
 /// A user type may commit big states cheaply by defining
@@ -213,6 +255,7 @@ class instance_core final : public core_base {
     auto next =
         std::make_shared<instance_core<State>>(rt(), instance_name(), committed(), listener_);
     next->set_spawner(get_spawner());
+    next->set_table_policy(table_policy());
     return next;
   }
   void hand_over_state(core_base& next) const override {

@@ -14,6 +14,7 @@
 #include "peeper/gen_server/detail/server_host.hpp"
 #include "peeper/runtime/log.hpp"
 #include "peeper/server/detail/core.hpp"
+#include "peeper/server/detail/worker_tables.hpp"
 
 namespace peeper::detail {
 
@@ -58,7 +59,7 @@ class routed_host : public server_host<Impl> {
 };
 
 template <class Impl>
-class peeper_worker final : public routed_host<Impl> {
+class peeper_worker final : public routed_host<Impl>, public worker_base {
  public:
   using state_type = typename Impl::state_type;
   using core_type = instance_core<state_type>;
@@ -74,8 +75,11 @@ class peeper_worker final : public routed_host<Impl> {
   void start() override {
     process& me = *current();
     this->attach(core_->attach_worker(me.self(), me.dict()));
+    restored_ = restore_tables(*core_);
     this->run_init(core_->committed());
   }
+
+  core_base& instance() noexcept override { return *core_; }
 
  protected:
   void committed() override { core_->commit(this->impl_, *this->state_); }
@@ -90,6 +94,9 @@ class peeper_worker final : public routed_host<Impl> {
 
   void on_exit(const exit_reason& reason) noexcept override {
     process& me = *current();
+    // Before detaching: the route's lock, held from here to on_unprocessed,
+    // comes after the core's.
+    keep_tables_on_exit(*core_);
     try {
       this->exit_lock_ = core_->detach_worker(me.self(), std::move(me.dict()));
       core_->terminated(reason);

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "peeper/runtime/detail/process.hpp"
 #include "peeper/runtime/detail/type_id.hpp"
@@ -78,6 +79,25 @@ class table_core : public std::enable_shared_from_this<table_core> {
   void set_heir(const pid& heir, std::any data);
   void destroy();
 
+  // ---- for the layers above (Peeper keeps its workers' tables) -------------
+  /// The heir and its data (a null pid: none). Throws table_error deleted.
+  [[nodiscard]] std::pair<pid, std::any> heir() const;
+  /// True if `p` owns the table (and it is not deleted).
+  [[nodiscard]] bool owned_by(const process& p) const;
+  /// On: when the owner exits and no heir takes the table, it is kept
+  /// (still naming the dead owner, followed by nobody) instead of deleted,
+  /// for whoever holds a handle to take_over() or discard(). Owner only;
+  /// throws table_error not_owner, deleted.
+  void keep_when_orphaned(bool on);
+  /// Makes the calling process the owner at once, without a table_transfer
+  /// message, whoever owned the table (a restarted worker taking back what
+  /// its predecessor kept); turns keep_when_orphaned off. Returns false if the
+  /// table is deleted. Throws not_in_process outside a process.
+  bool take_over();
+  /// Deletes the table whoever calls (a kept table nobody will take back).
+  /// Nothing if it is already deleted.
+  void discard() noexcept;
+
   // ---- checks made by every operation (any thread) ------------------------
   [[nodiscard]] bool caller_is_owner() const noexcept {
     const process* me = current();
@@ -110,6 +130,7 @@ class table_core : public std::enable_shared_from_this<table_core> {
  private:
   void on_owner_exit(std::uint64_t dying);
   void adopt(std::uint64_t new_owner);
+  void set_owner_locked(pid p);
   bool hand_to_locked(const pid& to);
   void follow_owner_locked(std::uint64_t owner);
   void drop_hook_locked();
@@ -135,6 +156,7 @@ class table_core : public std::enable_shared_from_this<table_core> {
   std::uint64_t hook_id_ = 0;     // the exit hook following the owner...
   std::uint64_t hook_owner_ = 0;  // ...installed in this process (0: none)
   table_heir initial_heir_;       // from the options, until start()
+  bool keep_orphaned_ = false;    // see keep_when_orphaned
 };
 
 }  // namespace peeper::detail
