@@ -1,75 +1,28 @@
 // Helpers of the Peeper tests: a counter server with a message for every
-// way a worker can end, a gate that holds callbacks until the test opens
-// it, queues that processes report to and outside threads wait on, and ways
-// to watch a process end without sleeping.
+// way a worker can end and a gate that holds callbacks until the test opens
+// it. The queues, log captures and exit watchers come from test_support.hpp.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 
 #include <peeper/gen_server/gen_server.hpp>
 #include <peeper/runtime/dictionary.hpp>
-#include <peeper/runtime/log.hpp>
 #include <peeper/runtime/process.hpp>
 #include <peeper/server/server.hpp>
+
+#include "test_support.hpp"
 
 namespace peeper_test {
 
 using namespace std::chrono_literals;
-
-/// A guard against a hang, never a timing assertion: an awaited event that
-/// does not happen within it is a failure, whatever the machine's speed.
-inline constexpr std::chrono::seconds hang_guard{60};
-
-/// A multi-producer queue an outside thread blocks on.
-template <class T>
-class event_queue {
- public:
-  void push(T v) {
-    // Notifies under the lock: a waiter may destroy the queue once it has its item.
-    std::lock_guard lock(mutex_);
-    items_.push_back(std::move(v));
-    cv_.notify_all();
-  }
-  /// The next item; nullopt only if none came within hang_guard.
-  std::optional<T> pop() {
-    std::unique_lock lock(mutex_);
-    if (!cv_.wait_for(lock, hang_guard, [this] { return !items_.empty(); })) return std::nullopt;
-    T v = std::move(items_.front());
-    items_.pop_front();
-    return v;
-  }
-  /// The next item if one is queued now.
-  std::optional<T> try_pop() {
-    std::lock_guard lock(mutex_);
-    if (items_.empty()) return std::nullopt;
-    T v = std::move(items_.front());
-    items_.pop_front();
-    return v;
-  }
-  [[nodiscard]] std::size_t size() const {
-    std::lock_guard lock(mutex_);
-    return items_.size();
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<T> items_;
-};
 
 using probe = event_queue<std::string>;
 using probe_ptr = std::shared_ptr<probe>;
@@ -79,78 +32,6 @@ inline void expect_event(probe& q, const std::string& want) {
   auto got = q.pop();
   ASSERT_TRUE(got) << "no event, expected: " << want;
   EXPECT_EQ(*got, want);
-}
-
-/// Silences the runtime's log for the scope (tests that crash on purpose).
-class quiet_log {
- public:
-  quiet_log() : saved_(peeper::get_log_level()) { peeper::set_log_level(peeper::log_level::off); }
-  ~quiet_log() { peeper::set_log_level(saved_); }
-  quiet_log(const quiet_log&) = delete;
-  quiet_log& operator=(const quiet_log&) = delete;
-
- private:
-  peeper::log_level saved_;
-};
-
-/// Captures what the "peeper" logger writes ("level: message" lines) for
-/// the scope. Create it before the runtime and read it after the runtime is
-/// gone (the sinks of a logger are not meant to change under its writers).
-class captured_log {
- public:
-  explicit captured_log(peeper::log_level level = peeper::log_level::warn)
-      : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)),
-        saved_level_(peeper::get_log_level()) {
-    sink_->set_pattern("%l: %v");
-    auto& sinks = peeper::detail::logger().sinks();
-    saved_sinks_ = sinks;
-    sinks.assign(1, sink_);
-    peeper::set_log_level(level);
-  }
-  ~captured_log() {
-    peeper::detail::logger().sinks() = saved_sinks_;
-    peeper::set_log_level(saved_level_);
-  }
-  captured_log(const captured_log&) = delete;
-  captured_log& operator=(const captured_log&) = delete;
-
-  std::string text() {
-    sink_->flush();
-    return out_.str();
-  }
-
- private:
-  std::ostringstream out_;
-  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
-  std::vector<spdlog::sink_ptr> saved_sinks_;
-  peeper::log_level saved_level_;
-};
-
-/// Spawns a process that monitors `p` and reports its exit reason to `out`;
-/// returns once the monitor is in place (threaded runtimes only).
-inline void watch(peeper::runtime& rt, const peeper::pid& p,
-                  event_queue<peeper::exit_reason>& out) {
-  auto ready = std::make_shared<event_queue<bool>>();
-  peeper::spawn(rt, [p, &out, ready]() -> peeper::task<> {
-    peeper::monitor(p);
-    ready->push(true);
-    auto op = peeper::receive<peeper::down_message>();
-    auto down = co_await op;
-    out.push(down->reason);
-  });
-  EXPECT_TRUE(ready->pop());
-}
-
-/// Blocks the calling (outside) thread until `p` has exited; returns its reason.
-inline peeper::exit_reason await_exit(peeper::runtime& rt, const peeper::pid& p) {
-  event_queue<peeper::exit_reason> q;
-  watch(rt, p, q);
-  auto r = q.pop();
-  if (!r) {
-    ADD_FAILURE() << p << " did not exit";
-    return peeper::exit_reason::error("did not exit");
-  }
-  return *r;
 }
 
 /// Expects `f` to throw call_error with `code`; returns it.

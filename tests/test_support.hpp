@@ -66,17 +66,27 @@ class event_queue {
   std::deque<T> items_;
 };
 
-/// Spawns a process in `rt` that monitors `p` and reports its exit reason
-/// to `out`. Returns the watcher's pid.
+/// Spawns a process in `rt` that monitors `p` and reports its exit reason to
+/// `out`. In a threaded runtime it returns once the monitor is in place (so an
+/// exit right after it is seen as the reason, not as noproc); in a
+/// deterministic one the monitor is set by the next step. Returns the
+/// watcher's pid.
 inline peeper::pid watch(peeper::runtime& rt, const peeper::pid& p,
                          event_queue<peeper::exit_reason>& out) {
-  return peeper::spawn(rt, [p, &out]() -> peeper::task<> {
+  auto ready = std::make_shared<event_queue<bool>>();
+  peeper::pid watcher = peeper::spawn(rt, [p, &out, ready]() -> peeper::task<> {
     peeper::ref r = peeper::monitor(p);
-    auto down = co_await peeper::receive<peeper::down_message>();
+    ready->push(true);
+    auto op = peeper::receive<peeper::down_message>();
+    auto down = co_await op;
     EXPECT_EQ(down->monitor, r);
     EXPECT_EQ(down->process, p);
     out.push(down->reason);
   });
+  if (!rt.deterministic()) {
+    EXPECT_TRUE(ready->pop());
+  }
+  return watcher;
 }
 
 /// Blocks the calling (outside) thread until `p` has exited; returns its reason.
