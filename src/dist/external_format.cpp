@@ -18,7 +18,7 @@ class extent_walker {
 
   std::size_t term(std::size_t at, std::size_t depth) {
     need(at, 1, "a term");
-    const std::uint8_t t = static_cast<std::uint8_t>(bytes_[at]);
+    const auto t = static_cast<std::uint8_t>(bytes_[at]);
     const std::size_t body = at + 1;
     switch (t) {
       case tag::small_integer:
@@ -168,7 +168,7 @@ class extent_walker {
   }
 
   std::size_t atom(std::size_t at) const {
-    const std::uint8_t t = static_cast<std::uint8_t>(bytes_[at]);
+    const auto t = static_cast<std::uint8_t>(bytes_[at]);
     const bool small = t == tag::small_atom || t == tag::small_atom_utf8;
     const bool utf8 = t == tag::atom_utf8 || t == tag::small_atom_utf8;
     const std::size_t end = sized(at, small ? 1 : 2, "an atom");
@@ -183,7 +183,7 @@ class extent_walker {
   // The node name of a pid, port or reference: an atom at `at_node`; returns its end.
   std::size_t node(std::size_t at, std::size_t at_node) const {
     need(at_node, 1, "a node name");
-    const std::uint8_t t = static_cast<std::uint8_t>(bytes_[at_node]);
+    const auto t = static_cast<std::uint8_t>(bytes_[at_node]);
     if (t != tag::atom && t != tag::small_atom && t != tag::atom_utf8 &&
         t != tag::small_atom_utf8) {
       fail(at, "pid, port or reference whose node name is not an atom");

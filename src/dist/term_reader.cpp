@@ -15,6 +15,7 @@
 #include "dist/external_format.hpp"
 #include "dist/utf8.hpp"
 #include "peeper/dist/errors.hpp"
+#include "peeper/dist/term.hpp"
 
 namespace peeper::dist {
 namespace {
@@ -91,8 +92,19 @@ term_reader::term_reader(std::span<const char> bytes, pid_context* pids, std::si
 }
 
 void term_reader::validate_next() {
+  if (index_ >= bytes_.size()) {
+    fail_at(index_, "expected a term, found end of input");
+  }
   if (index_ >= validated_end_) {
     validated_end_ = detail::term_extent(bytes_, index_, max_depth_);
+  }
+  // A LIST_EXT of no elements, which Erlang never writes, is its tail: [ | T] is T. Step over
+  // such headers so that every reading sees T (the tail is a term boundary inside the
+  // validated range).
+  constexpr std::size_t list_header = 5;
+  while (static_cast<std::uint8_t>(bytes_[index_]) == detail::tag::list &&
+         detail::get_u32(data() + index_ + 1) == 0) {
+    index_ += list_header;
   }
 }
 
@@ -519,7 +531,7 @@ std::string term_reader::describe_next() {
       case term_kind::integer:
         return "integer " + quoted_preview(copy.read_big_int().to_string());
       case term_kind::floating:
-        return fmt::format("float {}", copy.read_double());
+        return "float " + term(copy.read_double()).to_string();
       case term_kind::atom:
         return "atom " + copy.read_atom().to_string();
       case term_kind::reference:

@@ -58,10 +58,27 @@ void term_writer::write_version() {
 }
 
 void term_writer::write_int64(std::int64_t v) {
+  // ei writes INTEGER_EXT only within 28 bits (an old limit) and SMALL_BIG_EXT beyond; Erlang
+  // writes INTEGER_EXT for all of int32's range. Both decode alike; be byte-for-byte Erlang.
+  const bool integer_ext = (v < 0 || v > std::numeric_limits<std::uint8_t>::max()) &&
+                           v >= std::numeric_limits<std::int32_t>::min() &&
+                           v <= std::numeric_limits<std::int32_t>::max();
+  if (integer_ext) {
+    const auto u = static_cast<std::uint32_t>(static_cast<std::int32_t>(v));
+    buf_.push_back(static_cast<char>(detail::tag::integer));
+    for (const unsigned shift : {24U, 16U, 8U, 0U}) {
+      buf_.push_back(static_cast<char>((u >> shift) & 0xFFU));
+    }
+    return;
+  }
   append(buf_, "an integer", [v](char* b, int* i) { return ei_encode_longlong(b, i, v); });
 }
 
 void term_writer::write_uint64(std::uint64_t v) {
+  if (v <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    write_int64(static_cast<std::int64_t>(v));
+    return;
+  }
   append(buf_, "an integer", [v](char* b, int* i) { return ei_encode_ulonglong(b, i, v); });
 }
 
@@ -151,7 +168,7 @@ void term_writer::write_ref(const erl_ref& r) {
 }
 
 void term_writer::write_tuple_header(std::size_t arity) {
-  const long n = to_int_size(arity, "a tuple");
+  const int n = to_int_size(arity, "a tuple");
   append(buf_, "a tuple header", [n](char* b, int* i) { return ei_encode_tuple_header(b, i, n); });
 }
 
@@ -159,7 +176,7 @@ void term_writer::write_list_header(std::size_t length) {
   if (length == 0) {
     throw encode_error("a list header needs at least one element (write_nil() for [])");
   }
-  const long n = to_int_size(length, "a list");
+  const int n = to_int_size(length, "a list");
   append(buf_, "a list header", [n](char* b, int* i) { return ei_encode_list_header(b, i, n); });
 }
 
@@ -168,7 +185,7 @@ void term_writer::write_nil() {
 }
 
 void term_writer::write_map_header(std::size_t size) {
-  const long n = to_int_size(size, "a map");
+  const int n = to_int_size(size, "a map");
   append(buf_, "a map header", [n](char* b, int* i) { return ei_encode_map_header(b, i, n); });
 }
 

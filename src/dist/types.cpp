@@ -228,15 +228,13 @@ std::strong_ordering operator<=>(const big_int& a, const big_int& b) noexcept {
   if (a.negative_ != b.negative_) {
     return a.negative_ ? std::strong_ordering::less : std::strong_ordering::greater;
   }
-  // Compare magnitudes, then flip for negatives.
-  std::strong_ordering m = a.magnitude_.size() <=> b.magnitude_.size();
-  for (std::size_t i = a.magnitude_.size(); m == 0 && i-- > 0;) {
-    m = a.magnitude_[i] <=> b.magnitude_[i];
+  // Same sign: compare magnitudes, the other way round for negatives.
+  const auto& x = a.negative_ ? b.magnitude_ : a.magnitude_;
+  const auto& y = a.negative_ ? a.magnitude_ : b.magnitude_;
+  if (x.size() != y.size()) {
+    return x.size() <=> y.size();
   }
-  if (a.negative_) {
-    return 0 <=> m;
-  }
-  return m;
+  return std::lexicographical_compare_three_way(x.rbegin(), x.rend(), y.rbegin(), y.rend());
 }
 
 std::string erl_pid::to_string() const { return fmt::format("<{}.{}.{}>", node, num, serial); }

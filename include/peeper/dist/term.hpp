@@ -60,14 +60,17 @@ class term {
   using value_type = std::variant<std::int64_t, big_int, double, atom, binary, charlist, term_list,
                                   term_tuple, term_map, erl_pid, erl_ref>;
 
+  // What the converting constructor takes: anything but a term that initialises value_type.
+  template <class V>
+  static constexpr bool is_value =
+      !std::is_same_v<std::remove_cvref_t<V>, term> && std::is_constructible_v<value_type, V&&>;
+
   /// The empty list [].
   term() : value_(term_list{}) {}
   /// A term holding `v`: any alternative of value_type, or what converts to exactly one
   /// (an int becomes std::int64_t).
-  template <class V>
-  requires(!std::same_as<std::remove_cvref_t<V>, term> && std::is_constructible_v<value_type, V&&>)
-      term(V&& v)
-      : value_(std::forward<V>(v)) {}
+  template <class V, std::enable_if_t<is_value<V>, int> = 0>
+  term(V&& v) : value_(std::forward<V>(v)) {}
 
   /// The integer `v`: std::int64_t when it fits, else big_int.
   template <std::integral Int>
