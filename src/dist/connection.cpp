@@ -56,18 +56,40 @@ bool connection::send(std::string_view frame) {
 }
 
 bool connection::send_with(const std::function<void(std::string&)>& fill) {
-  bool was_empty = false;
-  {
-    std::lock_guard lock(mutex_);
-    if (closing_ || state_.load(std::memory_order_relaxed) == state::down) return false;
-    was_empty = outgoing_.empty();
-    const std::size_t at = outgoing_.size();
-    outgoing_.append(4, '\0');
-    fill(outgoing_);
-    put_u32(reinterpret_cast<unsigned char*>(outgoing_.data() + at),
-            static_cast<std::uint32_t>(outgoing_.size() - at - 4));
+  std::unique_lock lock(mutex_);
+  if (closing_ || state_.load(std::memory_order_relaxed) == state::down) return false;
+  const bool was_empty = outgoing_.empty();
+  const std::size_t at = outgoing_.size();
+  outgoing_.append(4, '\0');
+  fill(outgoing_);
+  put_u32(reinterpret_cast<unsigned char*>(outgoing_.data() + at),
+          static_cast<std::uint32_t>(outgoing_.size() - at - 4));
+  if (!was_empty) return true;  // whoever found the queue empty is flushing it
+  // Write on the caller's thread when nobody else is writing: one wake-up less per message.
+  // Never blocks: the socket is non-blocking and the write lock is only tried; what the
+  // socket does not take now is left to the I/O thread.
+  if (state_.load(std::memory_order_relaxed) != state::up || !write_mutex_.try_lock()) {
+    lock.unlock();
+    wake();
+    return true;
   }
-  if (was_empty) wake();
+  std::lock_guard write_lock(write_mutex_, std::adopt_lock);
+  if (written_ < writing_.size()) {
+    writing_.append(outgoing_);  // the I/O thread waits for the socket: queue behind it
+    outgoing_.clear();
+    lock.unlock();
+    return true;
+  }
+  writing_.swap(outgoing_);
+  outgoing_.clear();
+  written_ = 0;
+  lock.unlock();
+  if (!flush_writes()) {
+    close("write failed: " + std::string(std::strerror(errno)));
+    return true;
+  }
+  last_write_ns_.store(steady::now().time_since_epoch().count(), std::memory_order_relaxed);
+  if (written_ < writing_.size()) wake();  // the I/O thread polls for POLLOUT
   return true;
 }
 
@@ -127,7 +149,11 @@ void connection::run() {
     closing_ = true;
     outgoing_.clear();
   }
-  fd_.reset();
+  {
+    // A sender writing directly holds the write lock: the socket closes after it is done.
+    std::lock_guard write_lock(write_mutex_);
+    fd_.reset();
+  }
   set_state(state::down);
   handler_->on_down(*this, why.empty() ? std::string("connection closed") : why);
   finished_.store(true, std::memory_order_release);
@@ -135,35 +161,45 @@ void connection::run() {
 
 void connection::io_loop() {
   auto last_read = steady::now();
-  auto last_write = last_read;
+  last_write_ns_.store(last_read.time_since_epoch().count(), std::memory_order_relaxed);
   std::string why;
   for (;;) {
+    bool pending = false;
     {
-      std::lock_guard lock(mutex_);
-      if (closing_) return;
-      if (!outgoing_.empty()) {
-        if (written_ == writing_.size()) {
-          writing_.clear();
-          written_ = 0;
-          writing_.swap(outgoing_);
-        } else {
-          writing_.append(outgoing_);
+      std::lock_guard write_lock(write_mutex_);
+      {
+        std::lock_guard lock(mutex_);
+        if (closing_) return;
+        if (!outgoing_.empty()) {
+          if (written_ == writing_.size()) {
+            writing_.clear();
+            written_ = 0;
+            writing_.swap(outgoing_);
+          } else {
+            writing_.append(outgoing_);
+          }
           outgoing_.clear();
         }
       }
+      const auto last_write = steady::time_point(steady::duration(last_write_ns_.load()));
+      if (written_ == writing_.size() && steady::now() - last_write >= timing_.tick) {
+        writing_.assign(4, '\0');  // a tick: an empty frame
+        written_ = 0;
+      }
+      if (written_ < writing_.size()) {
+        if (!flush_writes()) {
+          why = "write failed: " + std::string(std::strerror(errno));
+        } else {
+          last_write_ns_.store(steady::now().time_since_epoch().count(), std::memory_order_relaxed);
+        }
+      }
+      pending = written_ < writing_.size();
+    }
+    if (!why.empty()) {
+      close(why);
+      continue;
     }
     const auto now = steady::now();
-    if (written_ == writing_.size() && now - last_write >= timing_.tick) {
-      writing_.assign(4, '\0');  // a tick: an empty frame
-      written_ = 0;
-    }
-    if (written_ < writing_.size()) {
-      if (!flush_writes()) {
-        close("write failed: " + std::string(std::strerror(errno)));
-        continue;
-      }
-      last_write = steady::now();
-    }
     const auto peer_timeout = std::chrono::milliseconds(peer_timeout_ms_.load());
     if (now - last_read >= peer_timeout) {
       close("peer " + peer_ + " silent for " + std::to_string(peer_timeout.count()) +
@@ -171,7 +207,8 @@ void connection::io_loop() {
       continue;
     }
     std::array<pollfd, 2> fds{pollfd{fd_.get(), POLLIN, 0}, pollfd{wake_fd_.get(), POLLIN, 0}};
-    if (written_ < writing_.size()) fds[0].events |= POLLOUT;
+    if (pending) fds[0].events |= POLLOUT;
+    const auto last_write = steady::time_point(steady::duration(last_write_ns_.load()));
     auto next_tick = last_write + timing_.tick - now;
     auto next_dead = last_read + peer_timeout - now;
     auto wait =

@@ -1,11 +1,13 @@
 // One distribution connection and its I/O thread.
 //
-// The I/O thread is the only one that touches the socket: it makes the connection (epmd lookup
-// and handshake through ei) for an outgoing one, then reads frames, writes what other threads
-// queued, sends ticks when it has written nothing for a tick period, and closes the connection
-// when the peer has been silent for longer than the peer timeout. Other threads only append to
-// the outgoing buffer and wake it through an eventfd, so a slow or dead peer never blocks a
-// scheduler thread (the buffer grows instead: there is no backpressure).
+// The I/O thread owns the socket: it makes the connection (epmd lookup and handshake through
+// ei) for an outgoing one, is the only reader of frames, sends ticks when nothing was written
+// for a tick period, and closes the connection when the peer has been silent for longer than
+// the peer timeout. Other threads append frames to the outgoing buffer; the one that finds it
+// empty also tries to write it at once (non-blocking, under the write lock, which it only
+// tries), and leaves what the socket does not take to the I/O thread, which it wakes through an
+// eventfd. So a slow or dead peer never blocks a scheduler thread (the buffer grows instead:
+// there is no backpressure), and an idle connection costs no thread hop per message.
 #pragma once
 
 #include <atomic>
@@ -126,9 +128,12 @@ class connection : public std::enable_shared_from_this<connection> {
   int failure_ = -1;
   std::string failure_text_;
 
-  // I/O thread only.
+  // Socket writes: under write_mutex_, by the I/O thread or by a sender that found the queue
+  // empty and the lock free (send_with). Reads: the I/O thread only.
+  std::mutex write_mutex_;
   std::string writing_;
   std::size_t written_ = 0;
+  std::atomic<std::int64_t> last_write_ns_{0};
   std::string reading_;
 };
 
