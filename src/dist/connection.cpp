@@ -21,6 +21,9 @@ using steady = std::chrono::steady_clock;
 
 std::atomic<std::uint64_t> next_connection_id{1};
 
+// Writes closer together than this go through the I/O thread, batched.
+constexpr std::int64_t burst_window_ns = 20'000;
+
 }  // namespace
 
 connection::connection(std::string peer, connection_handler& h, connection_timing t)
@@ -68,7 +71,11 @@ bool connection::send_with(const std::function<void(std::string&)>& fill) {
   // Write on the caller's thread when nobody else is writing: one wake-up less per message.
   // Never blocks: the socket is non-blocking and the write lock is only tried; what the
   // socket does not take now is left to the I/O thread.
-  if (state_.load(std::memory_order_relaxed) != state::up || !write_mutex_.try_lock()) {
+  // In a burst (the last write was moments ago) the I/O thread batches instead: one system
+  // call for many frames.
+  const auto now_ns = steady::now().time_since_epoch().count();
+  const bool burst = now_ns - last_write_ns_.load(std::memory_order_relaxed) < burst_window_ns;
+  if (burst || state_.load(std::memory_order_relaxed) != state::up || !write_mutex_.try_lock()) {
     lock.unlock();
     wake();
     return true;
