@@ -387,6 +387,17 @@ void node_core::remote_signal(connection& c, const control& ctl) {
   }
 }
 
+bool node_core::send_via_stand_in(const pid& stand_in, const std::shared_ptr<connection>& conn,
+                                  std::string frame) {
+  // Through the stand-in's inbox, as a function it runs in arrival order with the link,
+  // monitor and exit signals sent to it: a message never overtakes a signal sent before it by
+  // the same sender, nor the other way round.
+  return peeper::detail::run_in(stand_in,
+                                [weak = std::weak_ptr<connection>(conn), frame = std::move(frame)] {
+                                  if (auto c = weak.lock()) (void)c->send(frame);
+                                });
+}
+
 bool node_core::send_encoded(const destination& to, std::span<const char> message) {
   const std::string_view msg(message.data(), message.size());
   std::string frame;
@@ -395,7 +406,7 @@ bool node_core::send_encoded(const destination& to, std::span<const char> messag
     std::shared_ptr<connection> conn;
     if (!remote_of(*p, remote, conn) || !conn) return false;
     put_send(frame, remote, msg);
-    return conn->send(frame);
+    return send_via_stand_in(*p, conn, std::move(frame));
   }
   const auto& rn = std::get<remote_name>(to);
   if (rn.node == name_) {
@@ -468,7 +479,9 @@ void node_core::start_call(const destination& to, std::span<const char> msg, fro
     }
     calls_.emplace(id, pending_call{std::move(caller), read, conn->id()});
   }
-  if (!conn->send(frame)) {
+  const bool sent = rn != nullptr ? conn->send(frame)
+                                  : send_via_stand_in(std::get<pid>(to), conn, std::move(frame));
+  if (!sent) {
     from_ref failed;
     {
       std::lock_guard lock(calls_mutex_);

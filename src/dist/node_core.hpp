@@ -102,6 +102,8 @@ class node_core final : public pid_context,
   void handle_peeper(connection& c, std::string_view message);
   void remote_signal(connection& c, const control& ctl);
   void announce_global(connection& c, const std::string& id, const pid& p);
+  bool send_via_stand_in(const pid& stand_in, const std::shared_ptr<connection>& conn,
+                         std::string frame);
   std::shared_ptr<inbox> inbox_for(const std::string& name, const pid& to);
 
   runtime* rt_;

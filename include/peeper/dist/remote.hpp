@@ -13,9 +13,9 @@
 //
 // Link, monitor and exit work on remote pids through the ordinary peeper::link / monitor /
 // exit. peeper::send to a remote pid delivers only dist::term values (any other type is logged
-// and dropped): use dist::send for typed values. Ordering: messages from one sender to one
-// remote process arrive in order; a link, monitor or exit signal sent to a remote pid goes
-// through its stand-in and may overtake messages sent before it by dist::send.
+// and dropped): use dist::send for typed values. Ordering: what one sender sends to one remote
+// pid (messages, calls, link / monitor / exit signals) arrives in the order sent; sends to a
+// remote_name are ordered among themselves.
 //
 // Errors of call / async_call: call_error as for local calls (timeout; bad_reply when the reply
 // does not decode into R; and what the remote Peeper node reports: noproc, bad_call, exited,
