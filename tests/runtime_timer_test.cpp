@@ -84,6 +84,50 @@ TEST(Timer, CancelBeforeItFiresPreventsTheMessage) {
   EXPECT_FALSE(peeper::cancel_timer(rt, peeper::ref::make())) << "never a timer";
 }
 
+TEST(Timer, AStaleRefNeverCancelsTheTimerThatReusedItsSlot) {
+  peeper::runtime rt(deterministic());
+  recorder r;
+  auto p = r.spawn(rt);
+  rt.run_until_idle();
+  auto first = peeper::send_after(p, 10ms, tick{1});
+  EXPECT_TRUE(peeper::cancel_timer(rt, first));
+  auto second = peeper::send_after(p, 10ms, tick{2});  // takes the slot `first` freed
+  EXPECT_NE(first, second);
+  EXPECT_FALSE(peeper::cancel_timer(rt, first));
+  rt.advance(10ms);
+  ASSERT_EQ(r.got.size(), 1U);
+  EXPECT_EQ(r.got[0].first, 2);
+}
+
+TEST(Timer, ManyTimersArmedAndCancelledInAnyOrderFireInDeadlineOrder) {
+  peeper::runtime rt(deterministic());
+  recorder r;
+  auto p = r.spawn(rt);
+  rt.run_until_idle();
+  // Deadlines 0..999 ms scattered by a fixed permutation; every third one cancelled.
+  constexpr int count = 1000;
+  std::vector<peeper::ref> refs(count);
+  for (int i = 0; i < count; ++i) {
+    const int at = (i * 389) % count;  // 389 is prime to 1000: a permutation of 0..999
+    refs[at] = peeper::send_after(p, std::chrono::milliseconds(at), tick{at});
+  }
+  std::vector<int> want;
+  for (int at = 0; at < count; ++at) {
+    if (at % 3 == 0) {
+      EXPECT_TRUE(peeper::cancel_timer(rt, refs[at]));
+    } else {
+      want.push_back(at);
+    }
+  }
+  rt.advance(1s);
+  std::vector<int> got;
+  for (const auto& [n, when] : r.got) {
+    EXPECT_EQ(when, std::chrono::nanoseconds(std::chrono::milliseconds(n)));
+    got.push_back(n);
+  }
+  EXPECT_EQ(got, want);
+}
+
 TEST(Timer, AdvanceRunsTimersThatProcessesSetWhileItRuns) {
   peeper::runtime rt(deterministic());
   std::vector<std::chrono::nanoseconds> at;

@@ -20,54 +20,45 @@ void timer_service::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
-  std::map<key, entry> dropped;
+  timer_heap dropped;  // the envelopes are destroyed outside the lock
   {
     std::lock_guard lock(mutex_);
-    dropped.swap(by_time_);
-    by_id_.clear();
+    std::swap(dropped, timers_);
   }
 }
 
 ref timer_service::add(clock::time_point deadline, pid to, envelope_ptr e) {
-  ref r = ref::make();
-  bool earliest = false;
+  bool wake = false;
+  ref r;
   {
     std::lock_guard lock(mutex_);
-    auto it = by_time_.emplace(key{deadline, r.id()}, entry{std::move(to), std::move(e)}).first;
-    by_id_.emplace(r.id(), deadline);
-    earliest = it == by_time_.begin();
+    r = timers_.add(deadline, std::move(to), std::move(e));
+    if (deadline < wake_at_) {
+      wake_at_ = deadline;
+      wake = true;
+    }
   }
-  if (earliest) wake_.notify_one();
+  if (wake) wake_.notify_one();
   return r;
 }
 
 bool timer_service::cancel(ref timer) {
-  entry dropped;  // destroyed outside the lock
+  std::optional<timer_heap::due_timer> dropped;  // destroyed outside the lock
   std::lock_guard lock(mutex_);
-  auto it = by_id_.find(timer.id());
-  if (it == by_id_.end()) return false;
-  auto node = by_time_.find(key{it->second, timer.id()});
-  dropped = std::move(node->second);
-  by_time_.erase(node);
-  by_id_.erase(it);
-  return true;
+  dropped = timers_.cancel(timer);
+  return dropped.has_value();
 }
 
 std::optional<clock::time_point> timer_service::next_deadline() {
   std::lock_guard lock(mutex_);
-  if (by_time_.empty()) return std::nullopt;
-  return by_time_.begin()->first.first;
+  return timers_.earliest();
 }
 
 void timer_service::fire_due(clock::time_point now) {
-  std::vector<entry> due;
+  std::vector<timer_heap::due_timer> due;
   {
     std::lock_guard lock(mutex_);
-    while (!by_time_.empty() && by_time_.begin()->first.first <= now) {
-      auto node = by_time_.extract(by_time_.begin());
-      by_id_.erase(node.key().second);
-      due.push_back(std::move(node.mapped()));
-    }
+    while (auto d = timers_.pop_due(now)) due.push_back(std::move(*d));
   }
   for (auto& d : due) process::deliver(d.to.control_block(), std::move(d.e));
 }
@@ -75,18 +66,20 @@ void timer_service::fire_due(clock::time_point now) {
 void timer_service::loop() {
   std::unique_lock lock(mutex_);
   while (!stop_) {
-    if (by_time_.empty()) {
+    const auto now = clock::now();
+    const auto earliest = timers_.earliest();
+    if (earliest && *earliest <= now) {
+      lock.unlock();
+      fire_due(now);
+      lock.lock();
+      continue;
+    }
+    wake_at_ = earliest.value_or(clock::time_point::max());
+    if (wake_at_ == clock::time_point::max()) {
       wake_.wait(lock);
-      continue;
+    } else {
+      wake_.wait_until(lock, wake_at_);
     }
-    auto deadline = by_time_.begin()->first.first;
-    if (clock::now() < deadline) {
-      wake_.wait_until(lock, deadline);
-      continue;
-    }
-    lock.unlock();
-    fire_due(clock::now());
-    lock.lock();
   }
 }
 

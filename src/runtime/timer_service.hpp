@@ -6,17 +6,14 @@
 #pragma once
 
 #include <condition_variable>
-#include <cstdint>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <unordered_map>
-#include <utility>
 
 #include "peeper/runtime/detail/envelope.hpp"
 #include "peeper/runtime/detail/runtime_core.hpp"
 #include "peeper/runtime/pid.hpp"
+#include "timer_heap.hpp"
 
 namespace peeper::detail {
 
@@ -41,18 +38,16 @@ class timer_service {
   void fire_due(clock::time_point now);
 
  private:
-  struct entry {
-    pid to;
-    envelope_ptr e;
-  };
-  using key = std::pair<clock::time_point, std::uint64_t>;
   void loop();
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::map<key, entry> by_time_;                                // guarded by mutex_
-  std::unordered_map<std::uint64_t, clock::time_point> by_id_;  // guarded by mutex_
-  bool stop_ = false;                                           // guarded by mutex_
+  timer_heap timers_;  // guarded by mutex_
+  bool stop_ = false;  // guarded by mutex_
+  // When the timer thread wakes next (max: not before it is notified). add() notifies it only
+  // for an earlier deadline and cancel() never does, so a call that arms and cancels a timeout
+  // costs no wake-up of the timer thread: it wakes at the stale deadline and finds nothing due.
+  clock::time_point wake_at_ = clock::time_point::max();  // guarded by mutex_
   std::thread thread_;
 };
 
