@@ -1,5 +1,6 @@
 // The mappings of term and peeper::pid, and the variant's failure message.
 #include <memory>
+#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
@@ -109,7 +110,11 @@ void term_mapping<term>::write(term_writer& w, const term& v) {
 }
 
 term term_mapping<term>::read(term_reader& r) {
-  switch (r.at_end() ? term_kind::port : r.peek()) {
+  constexpr std::string_view expected = "a term other than a port, a fun or a bitstring";
+  if (r.at_end()) {
+    r.fail(expected);
+  }
+  switch (r.peek()) {
     case term_kind::integer: {
       big_int v = r.read_big_int();
       if (const auto small = v.to_int64()) {
@@ -158,7 +163,7 @@ term term_mapping<term>::read(term_reader& r) {
     case term_kind::function:
       break;
   }
-  r.fail("a term other than a port, a fun or a bitstring");
+  r.fail(expected);
 }
 
 namespace detail {

@@ -335,8 +335,11 @@ binary term_reader::read_binary() {
 
 std::string term_reader::read_string() {
   const std::size_t start = index_;
-  const char* expected = "string (a binary or a list of character codes)";
-  switch (at_end() ? term_kind::port : peek()) {
+  constexpr std::string_view expected = "string (a binary or a list of character codes)";
+  if (at_end()) {
+    fail(expected);
+  }
+  switch (peek()) {
     case term_kind::binary:
       return std::string(read_binary().view());
     case term_kind::string:
@@ -363,7 +366,11 @@ std::string term_reader::read_string() {
 }
 
 charlist term_reader::read_charlist() {
-  switch (at_end() ? term_kind::port : peek()) {
+  constexpr std::string_view expected = "list of character codes 0..255";
+  if (at_end()) {
+    fail(expected);
+  }
+  switch (peek()) {
     case term_kind::nil:
       ++index_;
       return {};
@@ -390,7 +397,7 @@ charlist term_reader::read_charlist() {
       return out;
     }
     default:
-      fail("list of character codes 0..255");
+      fail(expected);
   }
 }
 
