@@ -1,7 +1,8 @@
-// The slow paths of rw_lock's reader-slot mode: slot assignment and waiting.
+// The slow paths of rw_lock: waiting in both modes, slot assignment.
 #include "peeper/table/detail/rw_lock.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <thread>
 
@@ -33,6 +34,17 @@ void backoff(unsigned& spins) noexcept {
   std::this_thread::yield();
 }
 
+// Waits until `word` may no longer hold `seen`: spins, yields, then sleeps
+// until a notify (the releases that waiters depend on all notify).
+void await_change(const std::atomic<std::uint32_t>& word, std::uint32_t seen,
+                  unsigned& spins) noexcept {
+  if (spins < 128) {
+    backoff(spins);
+    return;
+  }
+  word.wait(seen, std::memory_order_relaxed);
+}
+
 }  // namespace
 
 rw_lock::rw_lock() noexcept = default;
@@ -48,6 +60,48 @@ std::uint32_t rw_lock::this_thread_slot() noexcept {
     tl_slot = next_slot.fetch_add(1, std::memory_order_relaxed) & (slot_count() - 1);
   }
   return tl_slot;
+}
+
+void rw_lock::acquire_writer_bit() noexcept {
+  unsigned spins = 0;
+  std::uint32_t s = state_.load(std::memory_order_relaxed);
+  while (true) {
+    if ((s & writer_bit) == 0) {
+      if (state_.compare_exchange_weak(s, s | writer_bit, std::memory_order_acquire,
+                                       std::memory_order_relaxed)) {
+        return;
+      }
+      continue;
+    }
+    await_change(state_, s, spins);
+    s = state_.load(std::memory_order_relaxed);
+  }
+}
+
+void rw_lock::wait_for_plain_readers() noexcept {
+  unsigned spins = 0;
+  std::uint32_t s = state_.load(std::memory_order_acquire);
+  while (s != writer_bit) {
+    await_change(state_, s, spins);
+    s = state_.load(std::memory_order_acquire);
+  }
+}
+
+void rw_lock::lock_shared_slow() noexcept {
+  unsigned spins = 0;
+  while (true) {
+    // A writer holds the lock or waits for it: step back (waking it if it
+    // waited for us alone), wait until it is done, try again.
+    if (state_.fetch_sub(reader_unit, std::memory_order_relaxed) == writer_bit + reader_unit) {
+      state_.notify_all();
+    }
+    std::uint32_t s = state_.load(std::memory_order_relaxed);
+    while ((s & writer_bit) != 0) {
+      await_change(state_, s, spins);
+      s = state_.load(std::memory_order_relaxed);
+    }
+    if ((state_.fetch_add(reader_unit, std::memory_order_acquire) & writer_bit) == 0) return;
+  }
 }
 
 void rw_lock::wait_for_readers() noexcept {

@@ -6,8 +6,16 @@
 // lookup in a large table. Not thread-safe: the shard's lock guards it.
 // Positions change when the map grows or an entry is erased, so a position
 // is only meaningful while the map does not change.
+//
+// prefetch(hash) is the one member callable without the lock: it asks the
+// CPU to start loading the line where the key's probe begins, from a copy of
+// the array's address and size kept in relaxed atomics (a stale or torn pair
+// names a wrong line, which costs nothing: a prefetch never faults). A table
+// issues it before taking the shard's lock, so that the cache miss of a
+// lookup in a large table overlaps the locking instead of following it.
 #pragma once
 
+#include <atomic>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -25,8 +33,13 @@ class flat_map {
   static constexpr std::size_t npos = ~std::size_t{0};
 
   flat_map() = default;
-  flat_map(const flat_map&) = default;
-  flat_map& operator=(const flat_map&) = default;
+  flat_map(const flat_map& o) : slots_(o.slots_), size_(o.size_), mask_(o.mask_), shift_(o.shift_) {
+    publish();
+  }
+  flat_map& operator=(const flat_map& o) {
+    if (this != &o) flat_map(o).swap(*this);
+    return *this;
+  }
   flat_map(flat_map&& o) noexcept { swap(o); }
   flat_map& operator=(flat_map&& o) noexcept {
     flat_map(std::move(o)).swap(*this);
@@ -38,6 +51,21 @@ class flat_map {
     std::swap(size_, o.size_);
     std::swap(mask_, o.mask_);
     std::swap(shift_, o.shift_);
+    publish();
+    o.publish();
+  }
+
+  /// The hash every member taking one expects: std::hash of the key.
+  [[nodiscard]] static std::uint64_t hash_of(const K& key) {
+    return static_cast<std::uint64_t>(std::hash<K>{}(key));
+  }
+  /// Starts loading the line where the probe for a key of this hash begins.
+  /// Safe without the lock, and while others change the map (see above).
+  void prefetch(std::uint64_t hash) const noexcept {
+    const auto* base = hint_base_.load(std::memory_order_relaxed);
+    if (base == nullptr) return;
+    const std::size_t i = home_of(hash, hint_shift_.load(std::memory_order_relaxed));
+    __builtin_prefetch(base + i);
   }
 
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
@@ -46,6 +74,11 @@ class flat_map {
   /// The entry of `key`, or nullptr.
   [[nodiscard]] const entry* find(const K& key) const {
     const std::size_t i = position(key);
+    return i == npos ? nullptr : &*slots_[i];
+  }
+  /// As find(key), given hash_of(key).
+  [[nodiscard]] const entry* find(const K& key, std::uint64_t hash) const {
+    const std::size_t i = position(key, hash);
     return i == npos ? nullptr : &*slots_[i];
   }
   entry* find(const K& key) {
@@ -92,6 +125,7 @@ class flat_map {
     slots_.shrink_to_fit();
     size_ = 0;
     mask_ = 0;
+    publish();
   }
 
   // ---- positions (iteration) ------------------------------------------------
@@ -105,7 +139,12 @@ class flat_map {
   /// The position of `key`, or npos.
   [[nodiscard]] std::size_t position(const K& key) const {
     if (size_ == 0) return npos;
-    for (std::size_t i = home(key);; i = (i + 1) & mask_) {
+    return position(key, hash_of(key));
+  }
+  /// As position(key), given hash_of(key).
+  [[nodiscard]] std::size_t position(const K& key, std::uint64_t hash) const {
+    if (size_ == 0) return npos;
+    for (std::size_t i = home_of(hash, shift_);; i = (i + 1) & mask_) {
       if (!slots_[i]) return npos;
       if (slots_[i]->first == key) return i;
     }
@@ -128,11 +167,17 @@ class flat_map {
   }
 
  private:
-  [[nodiscard]] std::size_t home(const K& key) const {
-    // Fibonacci hashing: the high bits of the product, so that keys whose
-    // std::hash differs only in high bits (or is the identity) spread.
-    const auto h = static_cast<std::uint64_t>(std::hash<K>{}(key)) * 0x9E3779B97F4A7C15ULL;
-    return static_cast<std::size_t>(h >> shift_) & mask_;
+  [[nodiscard]] std::size_t home(const K& key) const { return home_of(hash_of(key), shift_); }
+  // Fibonacci hashing: the high bits of the product, so that keys whose
+  // std::hash differs only in high bits (or is the identity) spread. The
+  // shift alone gives the index's range (capacity = 2^(64 - shift)).
+  [[nodiscard]] static std::size_t home_of(std::uint64_t hash, unsigned shift) noexcept {
+    if (shift >= 64) return 0;
+    return static_cast<std::size_t>((hash * 0x9E3779B97F4A7C15ULL) >> shift);
+  }
+  void publish() noexcept {
+    hint_base_.store(slots_.empty() ? nullptr : slots_.data(), std::memory_order_relaxed);
+    hint_shift_.store(shift_, std::memory_order_relaxed);
   }
 
   // At most 3/4 full, so that probe sequences stay short.
@@ -143,6 +188,7 @@ class flat_map {
     old.swap(slots_);
     mask_ = capacity - 1;
     shift_ = static_cast<unsigned>(64 - std::countr_zero(capacity));
+    publish();
     for (auto& s : old) {
       if (!s) continue;
       std::size_t i = home(s->first);
@@ -173,6 +219,9 @@ class flat_map {
   std::size_t size_ = 0;
   std::size_t mask_ = 0;
   unsigned shift_ = 64;
+  // For prefetch(): the array and shift as of the last change of either.
+  std::atomic<const std::optional<entry>*> hint_base_{nullptr};
+  std::atomic<unsigned> hint_shift_{64};
 };
 
 }  // namespace peeper::detail

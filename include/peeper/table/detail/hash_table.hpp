@@ -10,6 +10,10 @@
 //
 // Bags keep, per key, a vector of values in insertion order (distinct values
 // for bag, any for duplicate_bag).
+//
+// Reads hash the key once, and ask for the key's line in the shard's array
+// before they take the shard's lock (flat_map::prefetch): in a large table
+// that line is a cache miss, which then overlaps the locking.
 #pragma once
 
 #include <algorithm>
@@ -51,7 +55,9 @@ class hash_table final : public table_store<K, V> {
   // ---- writes ---------------------------------------------------------------
   void insert(K key, V value) override {
     this->check_write();
-    shard& s = shard_of(key);
+    const std::uint64_t h = map::hash_of(key);
+    shard& s = shards_[index_of_hash(h)];
+    s.items.prefetch(h);
     write_guard g(s.lock);
     this->check_live();
     put(s, std::move(key), std::move(value));
@@ -198,10 +204,11 @@ class hash_table final : public table_store<K, V> {
   // ---- reads ----------------------------------------------------------------
   std::vector<V> lookup(const K& key) const override {
     this->check_read();
-    const shard& s = shard_of(key);
+    const std::uint64_t h = map::hash_of(key);
+    const shard& s = prefetched(h);
     read_guard g(s.lock);
     this->check_live();
-    const auto* e = s.items.find(key);
+    const auto* e = s.items.find(key, h);
     if (e == nullptr) return {};
     if constexpr (Multi) {
       return e->second;
@@ -212,10 +219,11 @@ class hash_table final : public table_store<K, V> {
 
   std::optional<V> find(const K& key) const override {
     this->check_read();
-    const shard& s = shard_of(key);
+    const std::uint64_t h = map::hash_of(key);
+    const shard& s = prefetched(h);
     read_guard g(s.lock);
     this->check_live();
-    const auto* e = s.items.find(key);
+    const auto* e = s.items.find(key, h);
     if (e == nullptr) return std::nullopt;
     if constexpr (Multi) {
       return e->second.front();
@@ -226,10 +234,11 @@ class hash_table final : public table_store<K, V> {
 
   bool visit(const K& key, function_ref<void(const V&)> fn) const override {
     this->check_read();
-    const shard& s = shard_of(key);
+    const std::uint64_t h = map::hash_of(key);
+    const shard& s = prefetched(h);
     read_guard g(s.lock);
     this->check_live();
-    const auto* e = s.items.find(key);
+    const auto* e = s.items.find(key, h);
     if (e == nullptr) return false;
     if constexpr (Multi) {
       for (const V& v : e->second) fn(v);
@@ -241,18 +250,20 @@ class hash_table final : public table_store<K, V> {
 
   bool member(const K& key) const override {
     this->check_read();
-    const shard& s = shard_of(key);
+    const std::uint64_t h = map::hash_of(key);
+    const shard& s = prefetched(h);
     read_guard g(s.lock);
     this->check_live();
-    return s.items.contains(key);
+    return s.items.find(key, h) != nullptr;
   }
 
   std::size_t count(const K& key) const override {
     this->check_read();
-    const shard& s = shard_of(key);
+    const std::uint64_t h = map::hash_of(key);
+    const shard& s = prefetched(h);
     read_guard g(s.lock);
     this->check_live();
-    const auto* e = s.items.find(key);
+    const auto* e = s.items.find(key, h);
     if (e == nullptr) return 0;
     if constexpr (Multi) {
       return e->second.size();
@@ -400,7 +411,17 @@ class hash_table final : public table_store<K, V> {
     return h;
   }
   [[nodiscard]] std::size_t index_of(const K& key) const noexcept {
-    return static_cast<std::size_t>(mix(std::hash<K>{}(key))) & mask_;
+    return index_of_hash(map::hash_of(key));
+  }
+  [[nodiscard]] std::size_t index_of_hash(std::uint64_t h) const noexcept {
+    return static_cast<std::size_t>(mix(h)) & mask_;
+  }
+  // The shard of a key of hash `h`, the key's line in it already on its way
+  // to the cache (see flat_map::prefetch): the miss overlaps the locking.
+  const shard& prefetched(std::uint64_t h) const noexcept {
+    const shard& s = shards_[index_of_hash(h)];
+    s.items.prefetch(h);
+    return s;
   }
   shard& shard_of(const K& key) noexcept { return shards_[index_of(key)]; }
   const shard& shard_of(const K& key) const noexcept { return shards_[index_of(key)]; }

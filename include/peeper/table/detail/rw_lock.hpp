@@ -1,11 +1,19 @@
 // The reader-writer lock of a table shard, with an optional reader-slot mode
 // (table_options::read_concurrency).
 //
-// Plain mode is a std::shared_mutex. Reader-slot mode gives every thread a
-// slot (a counter on its own cache line): a reader only touches its slot and
-// a writer flag it reads, so readers on different cores never write to a
-// shared line and scale; a writer raises the flag and waits until every slot
-// is empty, so writes cost O(slots). Writers are serialised by the mutex.
+// Plain mode is one 32-bit word: a writer bit and a reader count. A reader
+// takes it with one fetch_add (one atomic instruction, where a
+// std::shared_mutex makes a library call and a compare-exchange loop each
+// way) and backs off if a writer holds or waits for it: writers go first. A
+// writer sets the bit, then waits for the readers to drain. Waiters spin
+// briefly, then yield, then sleep in std::atomic::wait; whoever releases
+// what they wait for notifies them.
+//
+// Reader-slot mode gives every thread a slot (a counter on its own cache
+// line): a reader only touches its slot and a writer flag it reads, so
+// readers on different cores never write to a shared line and scale; a
+// writer raises the flag and waits until every slot is empty, so writes cost
+// O(slots). Writers are serialised by the same writer bit.
 //
 // Read ownership is per call, not per thread: lock_shared() returns the slot
 // it used, and unlock_shared() takes it back, so a guard released on another
@@ -15,7 +23,6 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <shared_mutex>
 
 namespace peeper::detail {
 
@@ -33,19 +40,26 @@ class rw_lock {
   rw_lock& operator=(const rw_lock&) = delete;
   ~rw_lock();
 
-  void lock() {
-    mutex_.lock();
-    if (slots_) wait_for_readers();
+  void lock() noexcept {
+    acquire_writer_bit();
+    if (slots_) {
+      wait_for_readers();
+    } else {
+      wait_for_plain_readers();
+    }
   }
   void unlock() noexcept {
     if (slots_) writer_.store(false, std::memory_order_seq_cst);
-    mutex_.unlock();
+    state_.fetch_and(~writer_bit, std::memory_order_release);
+    state_.notify_all();
   }
 
   /// Returns the token to give back to unlock_shared.
-  std::uint32_t lock_shared() {
+  std::uint32_t lock_shared() noexcept {
     if (!slots_) {
-      mutex_.lock_shared();
+      if ((state_.fetch_add(reader_unit, std::memory_order_acquire) & writer_bit) != 0) {
+        lock_shared_slow();
+      }
       return 0;
     }
     const std::uint32_t slot = this_thread_slot();
@@ -62,7 +76,10 @@ class rw_lock {
   }
   void unlock_shared(std::uint32_t token) noexcept {
     if (!slots_) {
-      mutex_.unlock_shared();
+      // The last reader a waiting writer waits for wakes it.
+      if (state_.fetch_sub(reader_unit, std::memory_order_release) == writer_bit + reader_unit) {
+        state_.notify_all();
+      }
       return;
     }
     slots_[token].count.fetch_sub(1, std::memory_order_release);
@@ -72,11 +89,18 @@ class rw_lock {
   struct alignas(cache_line) reader_slot {
     std::atomic<std::uint32_t> count{0};
   };
+  static constexpr std::uint32_t writer_bit = 1;
+  static constexpr std::uint32_t reader_unit = 2;
+
   static std::uint32_t this_thread_slot() noexcept;
+  void acquire_writer_bit() noexcept;
+  void wait_for_plain_readers() noexcept;
+  void lock_shared_slow() noexcept;
   void wait_for_readers() noexcept;
   void wait_for_writer() const noexcept;
 
-  std::shared_mutex mutex_;
+  // Plain mode: the writer bit and 2 x the readers. Both modes: the writer bit.
+  std::atomic<std::uint32_t> state_{0};
   std::atomic<bool> writer_{false};
   // Run-time sized; null in plain mode.
   std::unique_ptr<reader_slot[]> slots_;  // NOLINT(modernize-avoid-c-arrays)
