@@ -250,8 +250,8 @@ bool connection::flush_writes() {
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;  // poll for POLLOUT
-    return false;
+    // EAGAIN: the I/O thread polls for POLLOUT and writes the rest; anything else is fatal.
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   }
   writing_.clear();
   written_ = 0;
