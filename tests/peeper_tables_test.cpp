@@ -94,8 +94,10 @@ TEST(peeper_tables, scenario5_kept_tables_heir_tables_and_the_dictionary_survive
   EXPECT_EQ(kept.owner(), next);
   EXPECT_EQ(heired.owner(), next);
   EXPECT_NE(kept.owner(), old);
-  // The heir is still the server: the next crash keeps them too.
+  // The heir is still the server (the next crash keeps the table too); the
+  // table kept by keep_tables has no heir, as before the crash.
   EXPECT_EQ(heired.info().heir, peeper::keeper(s));
+  EXPECT_FALSE(kept.info().heir);
   peeper::cast(s, put{"heired", "c", 4});
   crash_worker(rt, s);
   EXPECT_EQ(peeper::call(s, lookup{"heired", "c"}), values{4});

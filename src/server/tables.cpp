@@ -11,8 +11,6 @@
 // server heir when the keeper it named has since been restarted.
 #include "peeper/server/tables.hpp"
 
-#include <typeinfo>
-
 #include "peeper/runtime/detail/process.hpp"
 #include "peeper/runtime/log.hpp"
 #include "peeper/server/detail/worker_tables.hpp"
@@ -43,7 +41,8 @@ std::string describe_table(const any_table& t) {
 void keep_on_exit(core_base& core, const pid& keeper, const any_table& t) {
   table_core& c = *t.core_ptr();
   auto [heir, data] = c.heir();
-  const bool server_heir = data.type() == typeid(server_heir_data) || (heir && heir == keeper);
+  const auto* marked = std::any_cast<server_heir_data>(&data);
+  const bool server_heir = marked != nullptr || (heir && heir == keeper);
   if (!server_heir) {
     if (!core.table_policy().keeps(t.name())) return;
     if (heir) {
@@ -53,10 +52,16 @@ void keep_on_exit(core_base& core, const pid& keeper, const any_table& t) {
       return;
     }
   }
-  if (data.type() != typeid(server_heir_data)) data = server_heir_data{std::move(data)};
-  if (keeper) c.set_heir(keeper, std::move(data));  // a dead keeper counts as no heir
+  std::any user_data = marked != nullptr ? marked->data : (server_heir ? data : std::any());
+  // Without a keeper (it is restarting) the table stays unfollowed in the
+  // core; either way the next worker points the heir at the keeper again.
+  if (server_heir && keeper && is_alive(keeper)) {
+    c.set_heir(keeper, server_heir_data{user_data});
+  } else if (keeper && is_alive(keeper)) {
+    c.set_heir(keeper, {});
+  }
   c.keep_when_orphaned(true);
-  core.keep_table(t);
+  core.keep_table({t, server_heir, std::move(user_data)});
 }
 
 }  // namespace
@@ -64,21 +69,22 @@ void keep_on_exit(core_base& core, const pid& keeper, const any_table& t) {
 std::vector<restored_table> restore_tables(core_base& core) {
   std::vector<restored_table> out;
   const pid keeper = core.keeper_route().target();
-  for (any_table& t : core.take_kept_tables()) {
-    table_core& c = *t.core_ptr();
+  for (kept_table& k : core.take_kept_tables()) {
+    table_core& c = *k.table.core_ptr();
     if (!c.take_over()) continue;  // deleted meanwhile (destroyed by a public writer)
-    std::any data;
     try {
-      auto [heir, heir_data] = c.heir();
-      if (auto* d = std::any_cast<server_heir_data>(&heir_data)) {
-        data = d->data;
-        // The keeper may have been restarted since: the heir is the current one.
-        if (keeper && heir != keeper) c.set_heir(keeper, std::move(heir_data));
+      // The heir marks a server-heir table for the worker's next end (the
+      // keeper may have been restarted since: the current one). A table kept
+      // by keep_tables gets no heir back: none was set for it.
+      if (k.server_heir) {
+        c.set_heir(keeper, server_heir_data{k.data});
+      } else {
+        c.set_heir(pid(), {});
       }
     } catch (const table_error&) {
       // Deleted just now (a public table destroyed by another process).
     }
-    out.push_back({std::move(t), std::move(data)});
+    out.push_back({std::move(k.table), std::move(k.data)});
   }
   return out;
 }

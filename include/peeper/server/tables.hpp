@@ -3,7 +3,7 @@
 //
 // Two ways to keep a table the worker owns:
 //   - its heir is the server: make it with table_options{.heir =
-//     peeper::server_heir(data)} (or set_heir(server_heir(data)) later);
+//     peeper::server_heir(data)};
 //   - the instance keeps it: server_options::keep_tables is
 //     keep_tables::all(), or keep_tables::named({...}) and the table has
 //     one of those names.

@@ -6,6 +6,7 @@
 // is gone the core is closed and messages for it are refused.
 #pragma once
 
+#include <any>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -48,6 +49,15 @@ inline void refuse(std::vector<envelope_ptr> msgs) noexcept {
     }
   }
 }
+
+/// A table kept for the next worker (see peeper/server/tables.hpp).
+struct kept_table {
+  any_table table;
+  /// Its heir is the server: the next worker makes the current keeper its heir again.
+  bool server_heir = false;
+  /// server_heir's data.
+  std::any data;
+};
 
 /// The parts of a core that do not depend on the state type.
 class core_base {
@@ -123,7 +133,7 @@ class core_base {
   void succeed_by(const std::shared_ptr<core_base>& next) {
     worker_.redirect(next->worker_);
     keeper_.redirect(next->keeper_);
-    std::vector<any_table> kept;
+    std::vector<kept_table> kept;
     {
       std::lock_guard lock(mutex_);
       successor_ = next;
@@ -138,7 +148,7 @@ class core_base {
   void set_table_policy(keep_tables k) { table_policy_ = std::move(k); }
   /// Keeps `t` for the next worker (the successor's after a transfer); once
   /// the instance is gone for good, deletes it.
-  void keep_table(any_table t) {
+  void keep_table(kept_table t) {
     std::shared_ptr<core_base> next;
     {
       std::lock_guard lock(mutex_);
@@ -151,11 +161,11 @@ class core_base {
     if (next) {
       next->keep_table(std::move(t));
     } else {
-      t.core_ptr()->discard();
+      t.table.core_ptr()->discard();
     }
   }
   /// The tables kept for a new worker (they stay kept until it takes them over).
-  std::vector<any_table> take_kept_tables() {
+  std::vector<kept_table> take_kept_tables() {
     std::lock_guard lock(mutex_);
     return std::exchange(kept_, {});
   }
@@ -185,14 +195,14 @@ class core_base {
   /// kept for a worker that will never come.
   void close() {
     std::vector<std::shared_ptr<thread_event>> waiters;
-    std::vector<any_table> orphans;
+    std::vector<kept_table> orphans;
     {
       std::lock_guard lock(mutex_);
       closed_ = true;
       waiters.swap(worker_waiters_);
       orphans.swap(kept_);
     }
-    for (auto& t : orphans) t.core_ptr()->discard();
+    for (auto& t : orphans) t.table.core_ptr()->discard();
     for (auto& e : waiters) e->notify();
     refuse(worker_.close());
     refuse(keeper_.close());
@@ -231,7 +241,7 @@ class core_base {
   spawner spawner_;                                            // guarded by mutex_
   std::uint64_t table_pid_ = 0;                                // guarded by mutex_
   std::string table_name_;                                     // guarded by mutex_
-  std::vector<any_table> kept_;                                // guarded by mutex_
+  std::vector<kept_table> kept_;                               // guarded by mutex_
   keep_tables table_policy_;  // set before the instance starts, then read-only
 };
 
