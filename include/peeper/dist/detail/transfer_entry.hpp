@@ -1,0 +1,357 @@
+// What a node knows of one transferable Peeper instance type (see peeper/dist/transfer.hpp):
+// how to encode its state and dictionary, how to start an arriving instance, how to forward
+// the messages of an instance that left. Not API.
+#pragma once
+
+#include <any>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "peeper/dist/builtin_mappings.hpp"
+#include "peeper/dist/detail/node_api.hpp"
+#include "peeper/dist/errors.hpp"
+#include "peeper/dist/expose.hpp"
+#include "peeper/dist/mapping.hpp"
+#include "peeper/dist/remote.hpp"
+#include "peeper/dist/term_reader.hpp"
+#include "peeper/dist/term_writer.hpp"
+#include "peeper/runtime/dictionary.hpp"
+#include "peeper/runtime/log.hpp"
+#include "peeper/runtime/message.hpp"
+#include "peeper/runtime/process.hpp"
+#include "peeper/runtime/task.hpp"
+#include "peeper/server/detail/core.hpp"
+#include "peeper/server/detail/instance_table.hpp"
+#include "peeper/server/start.hpp"
+#include "peeper/supervisor/dynamic_supervisor.hpp"
+
+namespace peeper::dist {
+
+/// The types the dictionary entries of a transferable instance may have (keys and values
+/// alike); see transferable().
+template <class... T>
+struct dictionary_types {};
+
+namespace detail {
+
+using peeper::detail::core_base;
+using peeper::detail::envelope_ptr;
+
+/// The node's core, shared (to keep it while a transfer or a forwarder uses it).
+std::weak_ptr<node_core> share(node_core& n);
+
+class transfer_entry {
+ public:
+  transfer_entry() = default;
+  transfer_entry(const transfer_entry&) = delete;
+  transfer_entry& operator=(const transfer_entry&) = delete;
+  virtual ~transfer_entry() = default;
+
+  /// The committed state's term (no version byte). Throws encode_error.
+  [[nodiscard]] virtual std::string encode_state(const core_base& core, node_core& n) const = 0;
+  /// The dictionary's term. Throws encode_error for an entry of an undeclared type.
+  [[nodiscard]] virtual std::string encode_dictionary(const dictionary& d, node_core& n) const = 0;
+  /// Inside a process of the target node: starts the arriving instance under `sup`, named
+  /// `name`. Returns its pid. Throws decode_error, supervisor_error.
+  virtual task<pid> arrive(std::shared_ptr<node_core> n, std::string name, pid sup,
+                           std::string state, std::string dict) const = 0;
+  /// Spawns, on the source node, the process that forwards what `core` receives to `to`.
+  virtual void forward(node_core& n, std::shared_ptr<core_base> core, pid to) const = 0;
+};
+
+/// Declares `entry` on `n` under `tag`, for instances whose state type is `state`. Starts the
+/// node's transfer receiver if needed.
+void add_transfer_entry(node_core& n, const std::string& tag, peeper::detail::type_id_t state,
+                        std::shared_ptr<transfer_entry> entry);
+
+/// A DynamicSupervisor child that starts an instance on `core`.
+dynamic_supervisor::child instance_child(const std::shared_ptr<core_base>& core);
+
+/// Calls f(std::type_identity<T>{}) for the i-th of Ts; false if there is none.
+template <class... Ts, class F>
+bool visit_index(std::size_t i, F&& f) {
+  std::size_t k = 0;
+  return ((k++ == i ? (f(std::type_identity<Ts>{}), true) : false) || ...);
+}
+
+template <class... Ts>
+class dictionary_codec {
+ public:
+  /// [{KeyType, Key, ValueType, Value}]: the types as indexes in Ts.
+  static void write(term_writer& w, const dictionary& d) {
+    auto keys = d.keys();
+    if (keys.empty()) {
+      w.write_nil();
+      return;
+    }
+    w.write_list_header(keys.size());
+    for (const auto& k : keys) {
+      const std::any* v = d.find(k);
+      const auto ki = key_index(k);
+      const auto vi = value_index(*v);
+      if (!ki || !vi) {
+        throw encode_error(std::string("transfer: a dictionary ") + (ki ? "value" : "key") +
+                           " of type " + (ki ? std::string(v->type().name()) : k.type_name()) +
+                           " is not among the declared dictionary_types");
+      }
+      w.write_tuple_header(4);
+      w.write(static_cast<std::int64_t>(*ki));
+      (void)visit_index<Ts...>(*ki,
+                               [&](auto t) { w.write(*k.get_if<typename decltype(t)::type>()); });
+      w.write(static_cast<std::int64_t>(*vi));
+      (void)visit_index<Ts...>(
+          *vi, [&](auto t) { w.write(*std::any_cast<typename decltype(t)::type>(v)); });
+    }
+    w.write_nil();
+  }
+  static dictionary read(term_reader& r) {
+    dictionary d;
+    const std::size_t n = r.read_list_header();
+    for (std::size_t i = 0; i < n; ++i) {
+      r.read_tuple_header(4);
+      std::optional<dict_key> key;
+      const auto ki = static_cast<std::size_t>(r.read_int64(0, sizeof...(Ts) - 1));
+      (void)visit_index<Ts...>(
+          ki, [&](auto t) { key.emplace(dict_key(r.read<typename decltype(t)::type>())); });
+      const auto vi = static_cast<std::size_t>(r.read_int64(0, sizeof...(Ts) - 1));
+      (void)visit_index<Ts...>(vi, [&](auto t) {
+        (void)d.put(std::move(*key), std::any(r.read<typename decltype(t)::type>()));
+      });
+    }
+    if (n > 0) r.read_nil();
+    return d;
+  }
+
+ private:
+  static std::optional<std::size_t> key_index(const dict_key& k) {
+    std::size_t i = 0;
+    std::optional<std::size_t> found;
+    ((found = found ? found : (k.get_if<Ts>() != nullptr ? std::optional(i) : std::nullopt), ++i),
+     ...);
+    return found;
+  }
+  static std::optional<std::size_t> value_index(const std::any& v) {
+    std::size_t i = 0;
+    std::optional<std::size_t> found;
+    ((found = found ? found : (std::any_cast<Ts>(&v) != nullptr ? std::optional(i) : std::nullopt),
+      ++i),
+     ...);
+    return found;
+  }
+};
+
+/// The core an instance's supervisor stands for, after the transfers it went through.
+inline std::shared_ptr<core_base> current_core(const pid& sup) {
+  auto c = peeper::detail::find_instance(sup);
+  while (c && c->successor()) c = c->successor();
+  return c;
+}
+
+/// On the target node: what arrives for a transferred instance's name (or pid) goes to its
+/// current worker through the instance's core, as expose's inbox does for a plain server.
+template <class Impl, class Calls, class Casts, class Infos>
+class instance_inbox;
+
+template <class Impl, class... C, class... K, class... I>
+class instance_inbox<Impl, calls<C...>, casts<K...>, infos<I...>> final : public inbox {
+ public:
+  bool call(const pid& server, term_reader& r, std::shared_ptr<remote_caller> from) override {
+    [[maybe_unused]] const std::size_t at = r.position();
+    [[maybe_unused]] bool done = false;
+    ((done = done || try_call<C>(server, r, at, from)), ...);
+    return done;
+  }
+  bool cast(const pid& server, term_reader& r) override {
+    [[maybe_unused]] const std::size_t at = r.position();
+    [[maybe_unused]] bool done = false;
+    ((done = done || try_deliver<K>(server, r, at, peeper::detail::envelope_kind::cast)), ...);
+    return done;
+  }
+  bool info(const pid& server, term_reader& r) override {
+    [[maybe_unused]] const std::size_t at = r.position();
+    [[maybe_unused]] bool done = false;
+    ((done = done || try_deliver<I>(server, r, at, peeper::detail::envelope_kind::message)), ...);
+    return done;
+  }
+
+ private:
+  static bool deliver(const pid& server, envelope_ptr& e) {
+    auto core = current_core(server);
+    return core && core->worker_route().deliver(e);
+  }
+  template <class Msg>
+  static bool try_call(const pid& server, term_reader& r, std::size_t at,
+                       const std::shared_ptr<remote_caller>& from) {
+    static_assert(accepts_call<Impl, Msg>, "calls<...>: the server has no handle_call for it");
+    auto m = try_read_last<Msg>(r, at);
+    if (!m) return false;
+    using R = reply_type_t<Impl, Msg>;
+    peeper::detail::intrusive_ptr<remote_channel<R>> ch(new remote_channel<R>(server, from), true);
+    envelope_ptr e = peeper::detail::make_call<Impl>(std::move(*m));
+    static_cast<peeper::detail::request_envelope&>(*e).reply_to = peeper::detail::from_ref(ch);
+    if (!deliver(server, e)) ch->fail(call_errc::noproc, exit_reason::noproc());
+    return true;
+  }
+  template <class Msg>
+  static bool try_deliver(const pid& server, term_reader& r, std::size_t at,
+                          peeper::detail::envelope_kind kind) {
+    auto m = try_read_last<Msg>(r, at);
+    if (!m) return false;
+    envelope_ptr e;
+    if (kind == peeper::detail::envelope_kind::cast) {
+      if constexpr (accepts_cast<Impl, Msg>) e = peeper::detail::make_cast<Impl>(std::move(*m));
+    } else {
+      e = peeper::detail::make_message<Msg>(kind, std::move(*m));
+    }
+    if (e) (void)deliver(server, e);
+    return true;
+  }
+};
+
+/// On the source node, after a transfer: takes over the old instance's route and sends what
+/// it receives (calls, casts, messages of the declared types) to the instance's new pid, in
+/// order; replies go straight back to the callers. Ends, closing the route, when the new
+/// instance ends or its node becomes unreachable.
+template <class Impl, class Calls, class Casts, class Infos>
+class forwarder;
+
+template <class Impl, class... C, class... K, class... I>
+class forwarder<Impl, calls<C...>, casts<K...>, infos<I...>> final
+    : public peeper::detail::behaviour {
+ public:
+  forwarder(std::weak_ptr<node_core> n, std::shared_ptr<core_base> core, pid to)
+      : node_(std::move(n)), core_(std::move(core)), to_(std::move(to)) {}
+
+  void start() override {
+    (void)peeper::monitor(to_);
+    for (auto& e : core_->worker_route().attach(peeper::detail::current()->self())) {
+      forward(std::move(e));
+    }
+  }
+  void handle(envelope_ptr e) override {
+    if (e->type == peeper::detail::type_id<down_message>()) {
+      core_->close();
+      peeper::detail::forget_instance(*core_);
+      peeper::detail::current()->exit_self(exit_reason::normal());
+      return;
+    }
+    forward(std::move(e));
+  }
+  void on_exit(const exit_reason& /*reason*/) noexcept override { core_->close(); }
+
+ private:
+  void forward(envelope_ptr e) {
+    auto n = node_.lock();
+    bool done = false;
+    if (n) {
+      switch (e->kind) {
+        case peeper::detail::envelope_kind::call:
+          ((done = done || forward_call<C>(*n, e)), ...);
+          break;
+        case peeper::detail::envelope_kind::cast:
+          ((done = done || forward_cast<K>(*n, e)), ...);
+          break;
+        case peeper::detail::envelope_kind::message:
+          ((done = done || forward_info<I>(*n, e)), ...);
+          break;
+        default:
+          break;
+      }
+    }
+    if (done) return;
+    if (e->kind == peeper::detail::envelope_kind::call) {
+      if (auto* ch = static_cast<peeper::detail::request_envelope&>(*e).reply_to.get()) {
+        ch->fail(n ? call_errc::bad_call : call_errc::noproc, exit_reason::noproc());
+      }
+      return;
+    }
+    peeper::detail::logger().warn("transfer: dropped a {} for {}: not declared to transferable()",
+                                  e->payload_type_name(), to_.to_string());
+  }
+  template <class Msg>
+  bool forward_call(node_core& n, envelope_ptr& e) {
+    if (e->type != peeper::detail::type_id<Msg>()) return false;
+    remote_route<reply_type_t<Impl, Msg>, Msg> route{&n, to_};
+    (void)route.push(e);
+    return true;
+  }
+  template <class Msg>
+  bool forward_cast(node_core& n, envelope_ptr& e) {
+    if (e->type != peeper::detail::type_id<Msg>()) return false;
+    term_writer w(&pids_of(n));
+    w.write_version();
+    w.write_tuple_header(2);
+    w.write_atom("$gen_cast");
+    w.write(static_cast<peeper::detail::request<Msg>&>(*e).msg);
+    (void)send_encoded(n, to_, w.bytes());
+    return true;
+  }
+  template <class Msg>
+  bool forward_info(node_core& n, envelope_ptr& e) {
+    if (e->type != peeper::detail::type_id<Msg>()) return false;
+    auto bytes = encode_message(n, static_cast<peeper::detail::payload_envelope<Msg>&>(*e).value);
+    (void)send_encoded(n, to_, bytes);
+    return true;
+  }
+
+  std::weak_ptr<node_core> node_;
+  std::shared_ptr<core_base> core_;
+  pid to_;
+};
+
+template <class Impl, class Calls, class Casts, class Infos, class Dict>
+class typed_transfer_entry;
+
+template <class Impl, class Calls, class Casts, class Infos, class... D>
+class typed_transfer_entry<Impl, Calls, Casts, Infos, dictionary_types<D...>> final
+    : public transfer_entry {
+ public:
+  using state_type = typename Impl::state_type;
+
+  [[nodiscard]] std::string encode_state(const core_base& core, node_core& n) const override {
+    term_writer w(&pids_of(n));
+    w.write(static_cast<const peeper::detail::instance_core<state_type>&>(core).committed());
+    auto b = w.bytes();
+    return {b.data(), b.size()};
+  }
+  [[nodiscard]] std::string encode_dictionary(const dictionary& d, node_core& n) const override {
+    term_writer w(&pids_of(n));
+    dictionary_codec<D...>::write(w, d);
+    auto b = w.bytes();
+    return {b.data(), b.size()};
+  }
+  task<pid> arrive(std::shared_ptr<node_core> n, std::string name, pid sup, std::string state,
+                   std::string dict) const override {
+    server_options<state_type> o;
+    o.name = name;
+    {
+      term_reader r(std::span<const char>(state.data(), state.size()), &pids_of(*n));
+      o.state = r.read<state_type>();
+      r.expect_end();
+    }
+    dictionary d;
+    {
+      term_reader r(std::span<const char>(dict.data(), dict.size()), &pids_of(*n));
+      d = dictionary_codec<D...>::read(r);
+      r.expect_end();
+    }
+    auto core = peeper::detail::make_core<Impl>(runtime_of(*n), o);
+    core->restore_dictionary(std::move(d));
+    add_inbox(*n, name, std::make_shared<instance_inbox<Impl, Calls, Casts, Infos>>());
+    auto op = dynamic_supervisor::async_start_child(sup, instance_child(core));
+    pid started = co_await op;
+    co_return started;
+  }
+  void forward(node_core& n, std::shared_ptr<core_base> core, pid to) const override {
+    (void)runtime_of(n).spawn(std::make_unique<forwarder<Impl, Calls, Casts, Infos>>(
+        share(n), std::move(core), std::move(to)));
+  }
+};
+
+}  // namespace detail
+}  // namespace peeper::dist

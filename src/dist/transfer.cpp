@@ -1,0 +1,362 @@
+// dist::transfer: a Peeper instance moves to a DynamicSupervisor of another node.
+//
+// Each node with a transferable() declaration runs a receiver, registered as
+// "peeper_transfer", to which the source offers the instance: first a probe (is the type
+// declared, does the supervisor exist?) before anything stops, then the frozen instance's
+// state and dictionary. The receiver starts it under the supervisor (in a process of its
+// own, so the connection's thread never waits) and answers with the new pid; the source
+// then forwards what the old instance's route receives to it.
+#include "peeper/dist/transfer.hpp"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "node_core.hpp"
+#include "peeper/dist/remote.hpp"
+#include "peeper/supervisor/errors.hpp"
+
+namespace peeper::dist {
+namespace detail {
+
+/// What a source offers a target node.
+struct transfer_offer {
+  bool probe = false;      // only check that the instance could arrive
+  std::string type;        // the transferable() tag
+  std::string name;        // the instance's (local) name
+  std::string supervisor;  // the target DynamicSupervisor's registered name
+  binary state;            // the committed state's term
+  binary dict;             // the dictionary's term
+};
+
+/// The target's answer: "ok" with the new pid (null for a probe), or an error code's name.
+struct transfer_answer {
+  std::string code;
+  std::string message;
+  pid process;
+};
+
+}  // namespace detail
+
+template <>
+struct term_mapping<detail::transfer_offer> {
+  static constexpr std::string_view tag = "peeper_transfer";
+  static constexpr auto fields =
+      std::make_tuple(&detail::transfer_offer::probe, &detail::transfer_offer::type,
+                      &detail::transfer_offer::name, &detail::transfer_offer::supervisor,
+                      &detail::transfer_offer::state, &detail::transfer_offer::dict);
+};
+
+template <>
+struct term_mapping<detail::transfer_answer> {
+  // {ok, Pid} | ok | {error, Code, Message}
+  static void write(term_writer& w, const detail::transfer_answer& a) {
+    if (a.code != "ok") {
+      w.write_tuple_header(3);
+      w.write_atom("error");
+      w.write_atom(a.code);
+      w.write(a.message);
+    } else if (a.process) {
+      w.write_tuple_header(2);
+      w.write_atom("ok");
+      w.write(a.process);
+    } else {
+      w.write_atom("ok");
+    }
+  }
+  static detail::transfer_answer read(term_reader& r) {
+    detail::transfer_answer a;
+    if (r.peek() == term_kind::atom) {
+      r.expect_atom("ok");
+      a.code = "ok";
+      return a;
+    }
+    const std::size_t arity = r.read_tuple_header();
+    if (arity == 2) {
+      r.expect_atom("ok");
+      a.code = "ok";
+      a.process = r.read<pid>();
+      return a;
+    }
+    if (arity != 3) r.fail("{ok, Pid} | ok | {error, Code, Message}");
+    r.expect_atom("error");
+    a.code = r.read_atom().name;
+    a.message = r.read<std::string>();
+    return a;
+  }
+};
+
+const char* to_string(remote_transfer_errc code) noexcept {
+  switch (code) {
+    case remote_transfer_errc::not_transferable:
+      return "not_transferable";
+    case remote_transfer_errc::encode_failed:
+      return "encode_failed";
+    case remote_transfer_errc::unreachable:
+      return "unreachable";
+  }
+  return "unknown";
+}
+
+namespace detail {
+
+namespace {
+
+constexpr const char* receiver_name = "peeper_transfer";
+
+struct declared {
+  std::string tag;
+  std::shared_ptr<transfer_entry> entry;
+};
+
+/// One node's declarations.
+struct node_transfers {
+  std::weak_ptr<node_core> node;
+  std::map<std::string, std::shared_ptr<transfer_entry>> by_tag;
+  std::map<peeper::detail::type_id_t, declared> by_state;
+};
+
+std::mutex registry_mutex;
+std::map<const node_core*, node_transfers> registry;  // guarded by registry_mutex
+
+/// n's declarations (made fresh if none, or if they belonged to a node that is gone).
+node_transfers& transfers_of(node_core& n) {
+  auto& t = registry[&n];
+  if (t.node.lock().get() != &n) t = node_transfers{share(n), {}, {}};
+  return t;
+}
+
+std::shared_ptr<transfer_entry> entry_for_tag(node_core& n, const std::string& tag) {
+  std::lock_guard lock(registry_mutex);
+  auto& t = transfers_of(n);
+  auto it = t.by_tag.find(tag);
+  return it == t.by_tag.end() ? nullptr : it->second;
+}
+
+std::optional<declared> entry_for_state(node_core& n, peeper::detail::type_id_t state) {
+  std::lock_guard lock(registry_mutex);
+  auto& t = transfers_of(n);
+  auto it = t.by_state.find(state);
+  if (it == t.by_state.end()) return std::nullopt;
+  return it->second;
+}
+
+void answer(remote_caller& to, const transfer_answer& a) {
+  term_writer w(&to.pids());
+  w.write(a);
+  to.reply(w.bytes());
+}
+
+/// The registered process the offers are addressed to; they are handled by its inbox.
+class idle final : public peeper::detail::behaviour {
+ public:
+  void handle(peeper::detail::envelope_ptr /*msg*/) override {}
+};
+
+/// Starts the arriving instance, in a process of its own, and answers the source.
+task<> arrive(std::shared_ptr<node_core> n, std::shared_ptr<transfer_entry> entry,
+              std::shared_ptr<remote_caller> from, transfer_offer offer, pid sup) {
+  transfer_answer a{"ok", {}, {}};
+  try {
+    task<pid> started = entry->arrive(n, offer.name, sup, std::string(offer.state.view()),
+                                      std::string(offer.dict.view()));
+    a.process = co_await started;
+  } catch (const supervisor_error& e) {
+    a = {"start_failed", e.what(), {}};
+  } catch (const decode_error& e) {
+    a = {"encode_failed", e.what(), {}};
+  } catch (const std::exception& e) {
+    a = {"start_failed", e.what(), {}};
+  }
+  answer(*from, a);
+}
+
+class receiver_inbox final : public inbox {
+ public:
+  explicit receiver_inbox(std::weak_ptr<node_core> n) : node_(std::move(n)) {}
+
+  bool call(const pid& /*server*/, term_reader& r, std::shared_ptr<remote_caller> from) override {
+    auto offer = try_read_last<transfer_offer>(r, r.position());
+    if (!offer) return false;
+    auto n = node_.lock();
+    if (!n) {
+      from->reply_error(call_errc::noproc, exit_reason::noproc());
+      return true;
+    }
+    auto entry = entry_for_tag(*n, offer->type);
+    if (!entry) {
+      answer(*from, {"not_transferable", "no transferable() for " + offer->type + " here", {}});
+      return true;
+    }
+    auto& rt = runtime_of(*n).owner();
+    pid sup = whereis(rt, offer->supervisor);
+    if (!sup) {
+      answer(*from, {"target_not_found", "no process registered as " + offer->supervisor, {}});
+      return true;
+    }
+    if (offer->probe) {
+      answer(*from, {"ok", {}, {}});
+      return true;
+    }
+    (void)peeper::spawn(rt, [n, entry, from, offer = std::move(*offer), sup]() mutable {
+      return arrive(n, entry, from, std::move(offer), sup);
+    });
+    return true;
+  }
+  bool cast(const pid& /*server*/, term_reader& /*r*/) override { return false; }
+  bool info(const pid& /*server*/, term_reader& /*r*/) override { return false; }
+
+ private:
+  std::weak_ptr<node_core> node_;
+};
+
+/// Starts the runtime's receiver unless it runs, and points n's inbox for it at n.
+void ensure_receiver(node_core& n) {
+  auto& rt = runtime_of(n).owner();
+  if (!whereis(rt, receiver_name)) {
+    pid p = runtime_of(n).spawn(std::make_unique<idle>());
+    try {
+      (void)register_name(rt, receiver_name, p);
+    } catch (const std::exception&) {
+      (void)peeper::exit(p, exit_reason::kill());  // another thread registered one first
+    }
+  }
+  add_inbox(n, receiver_name, std::make_shared<receiver_inbox>(share(n)));
+}
+
+/// Offers `o` to `node`'s receiver. Returns the answer if it is "ok"; throws the error it
+/// reports, or remote_transfer_error unreachable.
+transfer_answer offer_to(node& nd, const std::string& node_name, const transfer_offer& o,
+                         std::chrono::milliseconds timeout) {
+  transfer_answer a;
+  try {
+    a = call<transfer_answer>(nd, remote_name{receiver_name, node_name}, o, timeout_t(timeout));
+  } catch (const call_error& e) {
+    if (e.code() == call_errc::noproc) {
+      throw remote_transfer_error(remote_transfer_errc::not_transferable,
+                                  node_name + " declares no transferable() type");
+    }
+    throw remote_transfer_error(remote_transfer_errc::unreachable, node_name + ": " + e.what());
+  }
+  if (a.code == "ok") return a;
+  const std::string where = node_name + ": " + a.message;
+  if (a.code == "target_not_found") throw transfer_error(transfer_errc::target_not_found, where);
+  if (a.code == "not_transferable") {
+    throw remote_transfer_error(remote_transfer_errc::not_transferable, where);
+  }
+  if (a.code == "encode_failed") {
+    throw remote_transfer_error(remote_transfer_errc::encode_failed, where);
+  }
+  throw transfer_error(transfer_errc::start_failed, where);
+}
+
+bool is_child_of(const pid& sup, const pid& child) {
+  try {
+    auto children = dynamic_supervisor::which_children(sup);
+    return std::any_of(children.begin(), children.end(),
+                       [&](const child_info& c) { return c.process == child; });
+  } catch (const supervisor_error&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+std::weak_ptr<node_core> share(node_core& n) { return n.weak_from_this(); }
+
+void add_transfer_entry(node_core& n, const std::string& tag, peeper::detail::type_id_t state,
+                        std::shared_ptr<transfer_entry> entry) {
+  {
+    std::lock_guard lock(registry_mutex);
+    auto& t = transfers_of(n);
+    t.by_tag.insert_or_assign(tag, entry);
+    t.by_state.insert_or_assign(state, declared{tag, std::move(entry)});
+  }
+  ensure_receiver(n);
+}
+
+dynamic_supervisor::child instance_child(const std::shared_ptr<core_base>& core) {
+  dynamic_supervisor::child c;
+  c.type = child_type::supervisor;
+  c.shutdown = infinity;
+  c.start = [core, spawn = core->get_spawner()](const std::vector<std::any>& /*extra*/) {
+    return spawn(core);
+  };
+  return c;
+}
+
+}  // namespace detail
+
+pid transfer(node& n, const name& name, const pid& source, const remote_target& target,
+             std::chrono::milliseconds timeout) {
+  auto& core = detail::core_of(n);
+  auto& rt = detail::runtime_of(core).owner();
+  if (name.kind() != peeper::name::scope::local) {
+    throw remote_transfer_error(remote_transfer_errc::not_transferable,
+                                name.to_string() + ": only locally named instances move");
+  }
+  std::shared_ptr<detail::core_base> old_core = peeper::detail::find_instance(rt, name);
+  while (old_core && old_core->successor()) old_core = old_core->successor();
+  if (!old_core || old_core->closed()) {
+    throw transfer_error(transfer_errc::name_not_found, name.to_string());
+  }
+  if (!is_alive(source)) throw transfer_error(transfer_errc::source_not_found, source.to_string());
+  const pid old_sup = old_core->supervisor();
+  if (!detail::is_child_of(source, old_sup)) {
+    throw transfer_error(transfer_errc::not_a_child,
+                         name.to_string() + " is not a child of " + source.to_string());
+  }
+  auto declared = detail::entry_for_state(core, old_core->state_type());
+  if (!declared) {
+    throw remote_transfer_error(remote_transfer_errc::not_transferable,
+                                name.to_string() + ": its type has no transferable() here");
+  }
+  const auto& entry = declared->entry;
+
+  // Everything that can be checked without stopping it: its state's encoding, its last saved
+  // dictionary's, and whether the target would take it.
+  detail::transfer_offer offer{true, declared->tag, name.id(), target.supervisor, {}, {}};
+  try {
+    (void)entry->encode_state(*old_core, core);
+    (void)entry->encode_dictionary(old_core->saved_dictionary(), core);
+  } catch (const encode_error& e) {
+    throw remote_transfer_error(remote_transfer_errc::encode_failed, e.what());
+  }
+  (void)detail::offer_to(n, target.node, offer, timeout);
+
+  // Frozen: messages wait in the new core, the old worker's unhandled ones ahead of them.
+  std::shared_ptr<detail::core_base> next = old_core->make_successor();
+  old_core->succeed_by(next);
+  peeper::detail::bind_instance_name(rt, name, next);
+  dynamic_supervisor::terminate_child(source, old_sup);
+  old_core->hand_over_state(*next);
+
+  detail::transfer_answer moved;
+  try {
+    auto tables = next->take_kept_tables();
+    const bool has_tables = !tables.empty();
+    for (auto& t : tables) next->keep_table(std::move(t));
+    if (has_tables) {
+      throw remote_transfer_error(remote_transfer_errc::not_transferable,
+                                  name.to_string() + " has kept tables, which stay on their node");
+    }
+    try {
+      offer.state = binary::from(entry->encode_state(*next, core));
+      offer.dict = binary::from(entry->encode_dictionary(next->saved_dictionary(), core));
+    } catch (const encode_error& e) {
+      throw remote_transfer_error(remote_transfer_errc::encode_failed, e.what());
+    }
+    offer.probe = false;
+    moved = detail::offer_to(n, target.node, offer, timeout);
+  } catch (...) {
+    // It stays: restarted under the source on the new core, with what waited.
+    (void)dynamic_supervisor::start_child(source, detail::instance_child(next));
+    throw;
+  }
+  next->set_supervisor(moved.process);
+  entry->forward(core, next, moved.process);
+  return moved.process;
+}
+
+}  // namespace peeper::dist
