@@ -19,6 +19,7 @@
 #include <peeper/dist/transfer.hpp>
 #include <peeper/server/server.hpp>
 #include <peeper/supervisor/dynamic_supervisor.hpp>
+#include <peeper/table/make_table.hpp>
 
 #include "dist_test_support.hpp"
 
@@ -54,6 +55,13 @@ struct get_entry {
 struct put_opaque {};  // a dictionary value with no encoding
 struct opaque {};
 
+struct held_state {
+  std::int64_t n = 0;
+};
+struct hold {
+  std::int64_t v = 0;
+};
+
 /// The first init after it is armed waits until released (to stop the target mid-transfer).
 struct gate {
   std::promise<void> entered;
@@ -69,6 +77,15 @@ template <>
 struct peeper::dist::term_mapping<t::acc_state> {
   static constexpr auto fields =
       std::make_tuple(&t::acc_state::n, &t::acc_state::last, &t::acc_state::out_of_order);
+};
+template <>
+struct peeper::dist::term_mapping<t::held_state> {
+  static constexpr auto fields = std::make_tuple(&t::held_state::n);
+};
+template <>
+struct peeper::dist::term_mapping<t::hold> {
+  static constexpr std::string_view tag = "hold";
+  static constexpr auto fields = std::make_tuple(&t::hold::v);
 };
 template <>
 struct peeper::dist::term_mapping<t::get> {
@@ -147,7 +164,28 @@ struct solo : peeper::gen_server<solo, std::int64_t> {
   auto handle_call(get /*m*/, const std::int64_t& s) { return peeper::reply(s); }
 };
 
+/// Keeps a table across its worker's ends (heir server_heir()): it cannot move.
+struct holder : peeper::gen_server<holder, held_state> {
+  held_state init(held_state s) {
+    if (!peeper::find_table<std::string, std::int64_t>("held")) {
+      (void)peeper::make_table<std::string, std::int64_t>(
+          {.name = "held", .heir = peeper::server_heir()});
+    }
+    return s;
+  }
+  auto handle_call(hold m, held_state& s) {
+    peeper::find_table<std::string, std::int64_t>("held")->insert("v", m.v);
+    s.n = m.v;
+    return peeper::reply(s.n);
+  }
+  auto handle_call(get /*m*/, const held_state& /*s*/) {
+    return peeper::reply(
+        peeper::find_table<std::string, std::int64_t>("held")->find("v").value_or(-1));
+  }
+};
+
 void declare(dist::node& n) {
+  dist::transferable<holder>(n, "holder", dist::calls<get, hold>{});
   dist::transferable<acc>(n, "acc", dist::calls<get, add, report, get_entry>{},
                           dist::casts<note, put_entry>{}, dist::dictionary_types<std::string>{});
 }
@@ -346,6 +384,22 @@ TEST_F(dist_transfer, the_target_node_going_down_mid_transfer_leaves_it_on_the_s
   EXPECT_EQ(peeper::call(a, get{}), 21);
   EXPECT_EQ(peeper::call(a, get_entry{"k"}), "v");
   EXPECT_TRUE(lists(source_, a.supervisor()));
+}
+
+TEST_F(dist_transfer, an_instance_with_kept_tables_stays_with_them) {
+  (void)dyn::start_child(source_, peeper::server_child<holder>({.name = "holder"}));
+  peeper::instance<holder> h(rt1_, "holder");
+  EXPECT_EQ(peeper::call(h, hold{42}), 42);
+  try {
+    (void)dist::transfer(n1_, "holder", source_, to2());
+    ADD_FAILURE() << "expected not_transferable";
+  } catch (const dist::remote_transfer_error& e) {
+    EXPECT_EQ(e.code(), dist::remote_transfer_errc::not_transferable) << e.what();
+  }
+  // Restarted under the source with its table.
+  EXPECT_TRUE(lists(source_, h.supervisor()));
+  EXPECT_EQ(peeper::call(h, get{}), 42);
+  EXPECT_TRUE(dyn::which_children(target_).empty());
 }
 
 }  // namespace dist_transfer_test
