@@ -84,6 +84,9 @@ class connection : public std::enable_shared_from_this<connection> {
   void set_peer_timeout(std::chrono::milliseconds t) noexcept {
     peer_timeout_ms_.store(t.count(), std::memory_order_relaxed);
   }
+  /// The peer said hello: it is a Peeper node (it takes part in global names).
+  void mark_peeper() noexcept { peeper_.store(true, std::memory_order_release); }
+  [[nodiscard]] bool is_peeper() const noexcept { return peeper_.load(std::memory_order_acquire); }
   /// Why dialling failed: a node_errc value (-1: none) and a description. Set by the dialler.
   void set_failure(int code, std::string text) {
     std::lock_guard lock(mutex_);
@@ -119,6 +122,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::thread thread_;
   std::atomic<state> state_{state::connecting};
   std::atomic<bool> finished_{false};
+  std::atomic<bool> peeper_{false};
 
   std::mutex mutex_;
   std::condition_variable settled_;

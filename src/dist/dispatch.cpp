@@ -290,17 +290,10 @@ void node_core::handle_peeper(connection& c, std::string_view message) {
       (void)r.read_atom();
       const auto peer_tick = std::chrono::milliseconds(r.read_int64(1, 3'600'000));
       c.set_peer_timeout(std::max(peer_tick, opts_.tick_time) * opts_.peer_ticks);
+      c.mark_peeper();
       return;
     }
-    if (arity == 3 && r.read_atom_if("peeper_global")) {
-      const std::string id = r.read_string();
-      const pid p = r.read<pid>();
-      if (p) {
-        std::lock_guard lock(global_mutex_);
-        globals_.insert_or_assign(id, p);
-      }
-      return;
-    }
+    if (handle_global(c, arity, r)) return;
     logger().warn("node {}: unknown Peeper message from {}: {}", name_, c.peer(),
                   print_term(message));
   } catch (const decode_error& e) {

@@ -96,52 +96,5 @@ void add_inbox(node_core& n, const std::string& name, std::shared_ptr<inbox> box
 }
 bool remove_inbox(node_core& n, const std::string& name) { return n.unexpose(name); }
 
-// ---- cluster-wide names -----------------------------------------------------------
-
-void node_core::announce_global(connection& c, const std::string& id, const pid& p) {
-  term_writer w(this);
-  w.write_version();
-  w.write_tuple_header(3);
-  w.write_atom("peeper_global");
-  w.write_binary(id);
-  w.write(p);
-  std::string frame;
-  put_reg_send(frame, router(), "$peeper", std::string_view(w.bytes().data(), w.size()));
-  (void)c.send(frame);
-}
-
-bool node_core::register_global(const std::string& id, const pid& p) {
-  if (!whereis_global(id, {}).operator bool() && is_alive(p)) {
-    {
-      std::lock_guard lock(global_mutex_);
-      if (auto it = local_globals_.find(id); it != local_globals_.end() && is_alive(it->second)) {
-        return false;
-      }
-      local_globals_.insert_or_assign(id, p);
-    }
-    std::vector<std::shared_ptr<connection>> up;
-    {
-      std::lock_guard lock(conns_mutex_);
-      for (const auto& [n, c] : conns_) up.push_back(c);
-    }
-    for (auto& c : up) announce_global(*c, id, p);
-    return true;
-  }
-  return false;
-}
-
-pid node_core::whereis_global(const std::string& id, std::chrono::milliseconds /*timeout*/) {
-  std::lock_guard lock(global_mutex_);
-  if (auto it = local_globals_.find(id); it != local_globals_.end()) {
-    if (is_alive(it->second)) return it->second;
-    local_globals_.erase(it);
-  }
-  if (auto it = globals_.find(id); it != globals_.end()) {
-    if (is_alive(it->second)) return it->second;
-    globals_.erase(it);
-  }
-  return {};
-}
-
 }  // namespace detail
 }  // namespace peeper::dist

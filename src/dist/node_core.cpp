@@ -121,11 +121,13 @@ void node_core::start() {
   epmd_fd_ = std::move(pub.connection);
   stop_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   acceptor_ = std::thread([this] { accept_loop(); });
+  print_pids(true);
   logger().info("node {} started (port {}, creation {})", name_, port_, creation_);
 }
 
 void node_core::stop() {
   if (stopped_.exchange(true)) return;
+  print_pids(false);
   if (stop_fd_) {
     std::uint64_t one = 1;
     (void)::write(stop_fd_.get(), &one, sizeof one);
@@ -328,7 +330,7 @@ void node_core::on_up(connection& c) {
     globals.assign(local_globals_.begin(), local_globals_.end());
   }
   for (const auto& [id, p] : globals) {
-    if (is_alive(p)) announce_global(c, id, p);
+    if (is_alive(p)) announce_global(c, id, p, 0);
   }
 }
 

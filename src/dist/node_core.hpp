@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -73,6 +74,11 @@ class node_core final : public pid_context,
   bool remote_of(const pid& p, erlang_pid& out, std::shared_ptr<connection>& conn);
   /// A stand-in process ended.
   void proxy_exited(std::uint64_t id);
+  /// Prints stand-in `p` as Erlang does, "<N.num.serial>" (N >= 1: the index of its node in
+  /// the order this node met them); false if `p` is not a stand-in of this node.
+  bool print_remote(const pid& p, std::string& out);
+  /// Whether pid::to_string consults this node (from start to stop).
+  void print_pids(bool on);
   /// The local process `p` names (this node's pid), or null.
   pid local_pid(const erlang_pid& p);
 
@@ -83,9 +89,15 @@ class node_core final : public pid_context,
   void expose(const std::string& name, std::shared_ptr<inbox> box);
   bool unexpose(const std::string& name);
 
-  // ---- global names --------------------------------------------------------------
+  // ---- global names (global.cpp) ----------------------------------------------------
+  /// See node::register_global. Blocks until the connected Peeper nodes agree (or
+  /// connect_timeout).
   bool register_global(const std::string& id, const pid& p);
+  /// See node::whereis_global.
   pid whereis_global(const std::string& id, std::chrono::milliseconds timeout);
+  /// A `peeper_global...` or `peeper_whereis...` message of arity `arity` whose tag `r` is at:
+  /// handled (true), or not one (false). Throws decode_error.
+  bool handle_global(connection& c, std::size_t arity, term_reader& r);
 
   /// Encodes `r` as an Erlang ref of this node (monitor refs, call tags).
   [[nodiscard]] std::string make_ref_term(std::uint64_t id) const;
@@ -101,7 +113,15 @@ class node_core final : public pid_context,
   void handle_net_kernel(connection& c, std::string_view message);
   void handle_peeper(connection& c, std::string_view message);
   void remote_signal(connection& c, const control& ctl);
-  void announce_global(connection& c, const std::string& id, const pid& p);
+  void announce_global(connection& c, const std::string& id, const pid& p, std::uint64_t req);
+  void global_died(const std::string& id, const pid& p);
+  void answer_global(std::uint64_t req, bool ok, const pid& found);
+  /// The live registration of `id` known here (under global_mutex_), or the null pid.
+  pid known_global(const std::string& id);
+  /// The node `p` belongs to (this one for a local pid).
+  std::string node_name_of(const pid& p);
+  /// The connections that are up; `peeper_count`: how many of them are to Peeper nodes.
+  [[nodiscard]] std::vector<std::shared_ptr<connection>> up_peers(std::size_t& peeper_count) const;
   bool send_via_stand_in(const pid& stand_in, const std::shared_ptr<connection>& conn,
                          std::string frame);
   std::shared_ptr<inbox> inbox_for(const std::string& name, const pid& to);
@@ -135,6 +155,7 @@ class node_core final : public pid_context,
   std::unordered_map<std::uint64_t, proxy_entry> proxies_;  // stand-in id -> entry
   std::unordered_map<std::uint64_t, pid> exported_;         // local pids handed out
   std::size_t exported_sweep_at_ = 1024;
+  std::unordered_map<std::string, std::size_t> node_indexes_;  // for print_remote
 
   struct pending_call {
     from_ref caller;
@@ -152,6 +173,13 @@ class node_core final : public pid_context,
   std::mutex global_mutex_;
   std::unordered_map<std::string, pid> globals_;        // names other nodes announced
   std::unordered_map<std::string, pid> local_globals_;  // names registered here
+  struct global_request {
+    std::size_t waiting = 0;  // answers still expected
+    bool refused = false;     // a node refused a registration
+    pid found;                // a whereis answer
+  };
+  std::condition_variable global_cv_;
+  std::unordered_map<std::uint64_t, global_request> global_requests_;
 };
 
 /// The node of runtime `rt`, if it has one (for stand-ins and free functions).

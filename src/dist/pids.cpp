@@ -1,5 +1,7 @@
 // Pid translation: local pids handed out on the wire, stand-ins of remote pids, and the refs
 // this node makes (see node_core.hpp).
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "dist/node_core.hpp"
@@ -27,7 +29,41 @@ erl_pid from_ei(const erlang_pid& p) {
   return erl_pid{std::string(static_cast<const char*>(p.node)), p.num, p.serial, p.creation};
 }
 
+// The started nodes, for printing remote pids (pid::to_string).
+std::mutex g_printing_mutex;
+std::vector<node_core*>& printing_nodes() {
+  static std::vector<node_core*> nodes;
+  return nodes;
+}
+
+bool print_remote_pid(const pid& p, std::string& out) {
+  std::lock_guard lock(g_printing_mutex);
+  return std::any_of(printing_nodes().begin(), printing_nodes().end(),
+                     [&](node_core* n) { return n->print_remote(p, out); });
+}
+
 }  // namespace
+
+void node_core::print_pids(bool on) {
+  std::lock_guard lock(g_printing_mutex);
+  auto& nodes = printing_nodes();
+  std::erase(nodes, this);
+  if (on) nodes.push_back(this);
+  peeper::detail::set_pid_printer(&print_remote_pid);
+}
+
+bool node_core::print_remote(const pid& p, std::string& out) {
+  std::lock_guard lock(pids_mutex_);
+  auto it = proxies_.find(p.id());
+  if (it == proxies_.end()) return false;
+  const auto& r = it->second.remote;
+  const auto index =
+      node_indexes_.try_emplace(static_cast<const char*>(r.node), node_indexes_.size() + 1)
+          .first->second;
+  out = "<" + std::to_string(index) + "." + std::to_string(r.num) + "." + std::to_string(r.serial) +
+        ">";
+  return true;
+}
 
 erlang_pid node_core::router() const {
   erlang_pid p{};

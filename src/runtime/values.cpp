@@ -75,8 +75,21 @@ std::string exit_reason::to_string() const {
 
 std::uint64_t pid::id() const noexcept { return p_ ? p_->id() : 0; }
 
+namespace {
+std::atomic<detail::pid_printer> g_pid_printer{nullptr};
+}  // namespace
+
+void detail::set_pid_printer(pid_printer printer) noexcept {
+  g_pid_printer.store(printer, std::memory_order_release);
+}
+
 std::string pid::to_string() const {
-  return p_ ? "<0." + std::to_string(p_->id()) + ".0>" : std::string("<null>");
+  if (!p_) return "<null>";
+  if (auto* printer = g_pid_printer.load(std::memory_order_acquire)) {
+    std::string out;
+    if (printer(*this, out)) return out;
+  }
+  return "<0." + std::to_string(p_->id()) + ".0>";
 }
 
 namespace {

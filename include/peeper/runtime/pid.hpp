@@ -33,7 +33,8 @@ class pid {
   [[nodiscard]] std::uint64_t id() const noexcept;
   /// False for the null pid.
   explicit operator bool() const noexcept { return static_cast<bool>(p_); }
-  /// "<0.42.0>", or "<null>" for the null pid.
+  /// "<0.42.0>", or "<null>" for the null pid; a remote process's pid as Erlang prints it,
+  /// "<N.num.serial>" (N >= 1 numbers its node, see set_pid_printer).
   [[nodiscard]] std::string to_string() const;
 
   friend bool operator==(const pid& a, const pid& b) noexcept { return a.id() == b.id(); }
@@ -48,6 +49,14 @@ class pid {
  private:
   detail::intrusive_ptr<detail::process> p_;
 };
+
+namespace detail {
+/// Prints `p` into `out` and returns true, or returns false to leave it to the default form.
+using pid_printer = bool (*)(const pid& p, std::string& out);
+/// Installs the printer pid::to_string consults (the distribution layer's, for remote pids).
+/// Any thread; the printer must be callable from any thread for the rest of the program.
+void set_pid_printer(pid_printer printer) noexcept;
+}  // namespace detail
 
 /// A unique reference (monitor references, call tags, timer handles).
 /// Never repeats within a program run.
