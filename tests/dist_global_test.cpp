@@ -3,13 +3,16 @@
 // the process dies or its node disconnects, learnt by nodes that connect later, and looked up
 // from peers by whereis_global.
 #include <array>
+#include <future>
 #include <sstream>
 #include <string>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include <peeper/dist/codec.hpp>
 #include <peeper/dist/node.hpp>
+#include <peeper/dist/remote.hpp>
 #include <peeper/runtime/process.hpp>
 
 #include "dist_test_support.hpp"
@@ -210,4 +213,41 @@ TEST_F(dist_global, remote_pids_print_as_erlang_does) {
   EXPECT_EQ(os.str(), text);
 }
 
+struct ping {
+  int n = 0;
+};
+struct unmapped_ping {
+  int n = 0;
+};
+
+TEST_F(dist_global, peeper_send_to_a_remote_pid_encodes_sendable_types) {
+  peeper::runtime rt1({.threads = 2});
+  peeper::runtime rt2({.threads = 2});
+  auto n1 = start(rt1, "cpp1");
+  auto n2 = start(rt2, "cpp2");
+  n1.connect("cpp2@127.0.0.1");
+  std::promise<std::string> got;
+  auto received = got.get_future();
+  const peeper::pid inbox = peeper::spawn(rt1, [&]() -> peeper::task<> {
+    auto next = peeper::receive<dist::term>();
+    auto t = co_await next;
+    got.set_value(t ? t->to_string() : "timeout");
+  });
+  ASSERT_TRUE(n1.register_global("inbox", inbox));
+  ASSERT_TRUE(eventually([&] { return static_cast<bool>(n2.whereis_global("inbox", 0ms)); }));
+  const peeper::pid remote = n2.whereis_global("inbox");
+  dist::sendable<ping>();
+  // A type without a registered encoding is dropped with a log line; the next one arrives.
+  EXPECT_TRUE(peeper::send(remote, unmapped_ping{1}));
+  EXPECT_TRUE(peeper::send(remote, ping{7}));
+  ASSERT_EQ(received.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(received.get(), "{ping,7}");
+}
+
 }  // namespace dist_global_test
+
+template <>
+struct peeper::dist::term_mapping<dist_global_test::ping> {
+  static constexpr std::string_view tag = "ping";
+  static constexpr auto fields = std::make_tuple(&dist_global_test::ping::n);
+};

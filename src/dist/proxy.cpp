@@ -6,6 +6,7 @@
 #include "dist/frames.hpp"
 #include "dist/node_core.hpp"
 #include "peeper/dist/codec.hpp"
+#include "peeper/dist/remote.hpp"
 #include "peeper/gen_server/detail/request.hpp"
 #include "peeper/runtime/log.hpp"
 #include "peeper/runtime/message.hpp"
@@ -49,11 +50,21 @@ void proxy::handle(peeper::detail::envelope_ptr e) {
     send_frame(frame);
     return;
   }
-  if (e->kind == envelope_kind::message && e->type == peeper::detail::type_id<term>()) {
+  if (e->kind == envelope_kind::message) {
+    // dist::term, and the types registered with dist::sendable (remote.hpp).
+    const message_encoder encode =
+        e->type == peeper::detail::type_id<term>() ? &encode_envelope<term> : encoder_of(e->type);
+    if (encode == nullptr) {
+      logger().warn(
+          "node {}: dropped a {} sent to remote pid {} with peeper::send: the type has no "
+          "registered encoding (call dist::sendable<T>() once, or use dist::send)",
+          n->name(), e->payload_type_name(), print_pid(remote_));
+      return;
+    }
     try {
       term_writer w(n.get());
       w.write_version();
-      w.write(static_cast<peeper::detail::payload_envelope<term>&>(*e).value);
+      encode(*e, w);
       std::string frame;
       put_send(frame, remote_, std::string_view(w.bytes().data(), w.size()));
       send_frame(frame);
@@ -63,8 +74,8 @@ void proxy::handle(peeper::detail::envelope_ptr e) {
     }
     return;
   }
-  logger().warn("node {}: dropped a {} sent to remote pid {} with peeper::send: use dist::send",
-                n->name(), e->payload_type_name(), print_pid(remote_));
+  logger().warn("node {}: dropped a {} sent to remote pid {}", n->name(), e->payload_type_name(),
+                print_pid(remote_));
 }
 
 bool proxy::intercept_signal(peeper::detail::envelope& e) {

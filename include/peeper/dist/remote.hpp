@@ -12,8 +12,9 @@
 //   int w = co_await dist::async_call<int>(n, counter_pid, get{});   // inside a process
 //
 // Link, monitor and exit work on remote pids through the ordinary peeper::link / monitor /
-// exit. peeper::send to a remote pid delivers only dist::term values (any other type is logged
-// and dropped): use dist::send for typed values. Ordering: what one sender sends to one remote
+// exit. peeper::send to a remote pid encodes dist::term values and the types registered with
+// dist::sendable<T...>() (dist::send registers its own); a value of any other type is dropped
+// with a log line naming its type. Ordering: what one sender sends to one remote
 // pid (messages, calls, link / monitor / exit signals) arrives in the order sent; sends to a
 // remote_name are ordered among themselves.
 //
@@ -28,6 +29,7 @@
 #include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "peeper/dist/detail/node_api.hpp"
 #include "peeper/dist/errors.hpp"
@@ -35,6 +37,8 @@
 #include "peeper/dist/mapping.hpp"
 #include "peeper/dist/term_writer.hpp"
 #include "peeper/gen_server/call.hpp"
+#include "peeper/runtime/detail/envelope.hpp"
+#include "peeper/runtime/detail/type_id.hpp"
 #include "peeper/runtime/process.hpp"
 
 namespace peeper::dist {
@@ -42,6 +46,18 @@ namespace peeper::dist {
 class node;
 
 namespace detail {
+
+/// Writes the value of a message envelope of one type (peeper::send to a remote pid).
+using message_encoder = void (*)(const peeper::detail::envelope& e, term_writer& w);
+/// Registers `enc` for messages of `type`. Any thread; the first registration of a type stays.
+void add_encoder(peeper::detail::type_id_t type, message_encoder enc);
+/// The encoder registered for `type`, or null. Any thread.
+message_encoder encoder_of(peeper::detail::type_id_t type);
+
+template <class T>
+void encode_envelope(const peeper::detail::envelope& e, term_writer& w) {
+  w.write(static_cast<const peeper::detail::payload_envelope<T>&>(e).value);
+}
 
 template <class T>
 std::vector<char> encode_message(node_core& n, const T& value) {
@@ -95,12 +111,22 @@ peeper::detail::envelope_ptr make_remote_call(Msg&& m) {
 
 }  // namespace detail
 
+/// Makes `peeper::send(remote_pid, value)` work for values of the types `T...`: the stand-in
+/// encodes them through their term_mapping (an encoding error is logged and the message
+/// dropped). dist::send registers the types it sends. Idempotent; any thread.
+template <class... T>
+void sendable() {
+  (detail::add_encoder(peeper::detail::type_id<T>(), &detail::encode_envelope<T>), ...);
+}
+
 /// Sends `value` to `to`: a local pid gets the C++ value itself (as peeper::send), a remote
 /// one its term. Returns false if a local process is not alive or a node is unreachable
 /// (dropped); true does not mean delivery to a remote process. Throws encode_error if the value
 /// has no encoding. Any thread.
 template <class T>
 bool send(node& n, const destination& to, const T& value) {
+  static const bool registered = (sendable<T>(), true);  // once per type: peeper::send too
+  (void)registered;
   auto& core = detail::core_of(n);
   if (const pid* p = std::get_if<pid>(&to); p != nullptr && !detail::is_remote(core, *p)) {
     return peeper::send(*p, value);
