@@ -23,20 +23,10 @@ erlang_pid to_ei(const erl_pid& p) {
   return out;
 }
 
-template <class Fn>
-void ei_append(std::string& out, Fn&& fn) {
-  int size = 0;
-  fn(nullptr, &size);
-  const std::size_t at = out.size();
-  out.resize(at + static_cast<std::size_t>(size));
-  int index = 0;
-  fn(out.data() + at, &index);
-}
-
 // {Tag, Reply} as an external term; `tag` and `reply` are term bytes.
 std::string tagged_reply(std::string_view tag, std::span<const char> reply) {
   std::string m(1, version_magic);
-  ei_append(m, [](char* b, int* i) { ei_encode_tuple_header(b, i, 2); });
+  encode_into(m, [](char* b, int* i) { ei_encode_tuple_header(b, i, 2); });
   m.append(tag);
   m.append(reply.data(), reply.size());
   return m;
@@ -44,7 +34,7 @@ std::string tagged_reply(std::string_view tag, std::span<const char> reply) {
 
 std::string error_term(call_errc code, const exit_reason& reason) {
   std::string m;
-  ei_append(m, [&](char* b, int* i) {
+  encode_into(m, [&](char* b, int* i) {
     ei_encode_tuple_header(b, i, 3);
     ei_encode_atom(b, i, "$peeper_error");
     ei_encode_atom(b, i, to_string(code));
@@ -448,7 +438,7 @@ void node_core::start_call(const destination& to, std::span<const char> msg, fro
   // {'$gen_call', {Router, Tag}, Msg}
   std::string m(1, version_magic);
   const erlang_pid from = router();
-  ei_append(m, [&](char* b, int* i) {
+  encode_into(m, [&](char* b, int* i) {
     ei_encode_tuple_header(b, i, 3);
     ei_encode_atom(b, i, "$gen_call");
     ei_encode_tuple_header(b, i, 2);

@@ -186,17 +186,6 @@ std::size_t validate(std::string_view buf, std::size_t at, int depth) {
   return c.at();
 }
 
-// Bytes of a term encoded with ei into a scratch buffer.
-template <class Fn>
-void encode_into(std::string& out, Fn&& fn) {
-  int size = 0;
-  fn(nullptr, &size);
-  const std::size_t at = out.size();
-  out.resize(at + static_cast<std::size_t>(size));
-  int index = 0;
-  fn(out.data() + at, &index);
-}
-
 void put_header(std::string& out, int arity, control_op op) {
   out.push_back(static_cast<char>(pass_through));
   out.push_back(static_cast<char>(version_magic));

@@ -55,6 +55,18 @@ struct control {
   std::string_view message;  // sends: the message, starting with its version byte
 };
 
+/// Appends to `out` the bytes an ei encoder writes: `fn(buffer, index)` runs once with a null
+/// buffer to measure, then again into the space made for it.
+template <class Fn>
+void encode_into(std::string& out, Fn&& fn) {
+  int size = 0;
+  fn(nullptr, &size);
+  const std::size_t at = out.size();
+  out.resize(at + static_cast<std::size_t>(size));
+  int index = 0;
+  fn(out.data() + at, &index);
+}
+
 /// Checks that [at, ...) holds one well-formed term within `buf`; returns where it ends.
 /// Throws frame_error.
 std::size_t validate_term(std::string_view buf, std::size_t at, int depth = 0);
