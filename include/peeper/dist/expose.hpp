@@ -114,11 +114,22 @@ std::optional<Msg> try_read_last(term_reader& r, std::size_t at) {
   }
 }
 
-template <class Impl, class Calls, class Casts, class Infos>
+/// How a typed_inbox hands a decoded request to its server: into the mailbox of the process
+/// the name stands for. Returns false (leaving `e` to the caller) if it has exited.
+struct to_process {
+  static bool deliver(const pid& server, peeper::detail::envelope_ptr& e) {
+    return server && server.control_block()->push(e);
+  }
+};
+
+/// Decodes what arrives for an exposed name into the first of the declared types that fits
+/// and hands it to the server through `Delivery` (to_process, or a transferred instance's
+/// core). Returns false from call/cast/info when no declared type fits.
+template <class Impl, class Calls, class Casts, class Infos, class Delivery = to_process>
 class typed_inbox;
 
-template <class Impl, class... C, class... K, class... I>
-class typed_inbox<Impl, calls<C...>, casts<K...>, infos<I...>> final : public inbox {
+template <class Impl, class... C, class... K, class... I, class Delivery>
+class typed_inbox<Impl, calls<C...>, casts<K...>, infos<I...>, Delivery> final : public inbox {
  public:
   bool call(const pid& server, term_reader& r, std::shared_ptr<remote_caller> from) override {
     [[maybe_unused]] const std::size_t at = r.position();
@@ -150,7 +161,7 @@ class typed_inbox<Impl, calls<C...>, casts<K...>, infos<I...>> final : public in
     peeper::detail::intrusive_ptr<remote_channel<R>> ch(new remote_channel<R>(server, from), true);
     peeper::detail::envelope_ptr e = peeper::detail::make_call<Impl>(std::move(*m));
     static_cast<peeper::detail::request_envelope&>(*e).reply_to = peeper::detail::from_ref(ch);
-    if (!server.control_block()->push(e)) {
+    if (!Delivery::deliver(server, e)) {
       // Answer before the request (and its from) is dropped, which would say no_reply.
       ch->fail(call_errc::noproc, exit_reason::noproc());
     }
@@ -161,14 +172,17 @@ class typed_inbox<Impl, calls<C...>, casts<K...>, infos<I...>> final : public in
     static_assert(accepts_cast<Impl, Msg>, "casts<...>: the server has no handle_cast for it");
     auto m = try_read_last<Msg>(r, at);
     if (!m) return false;
-    (void)peeper::detail::send_envelope(server, peeper::detail::make_cast<Impl>(std::move(*m)));
+    peeper::detail::envelope_ptr e = peeper::detail::make_cast<Impl>(std::move(*m));
+    (void)Delivery::deliver(server, e);
     return true;
   }
   template <class Msg>
   static bool try_info(const pid& server, term_reader& r, std::size_t at) {
     auto m = try_read_last<Msg>(r, at);
     if (!m) return false;
-    (void)peeper::send(server, std::move(*m));
+    peeper::detail::envelope_ptr e =
+        peeper::detail::make_message<Msg>(peeper::detail::envelope_kind::message, std::move(*m));
+    (void)Delivery::deliver(server, e);
     return true;
   }
 };

@@ -152,66 +152,17 @@ inline std::shared_ptr<core_base> current_core(const pid& sup) {
   return c;
 }
 
-/// On the target node: what arrives for a transferred instance's name (or pid) goes to its
-/// current worker through the instance's core, as expose's inbox does for a plain server.
-template <class Impl, class Calls, class Casts, class Infos>
-class instance_inbox;
-
-template <class Impl, class... C, class... K, class... I>
-class instance_inbox<Impl, calls<C...>, casts<K...>, infos<I...>> final : public inbox {
- public:
-  bool call(const pid& server, term_reader& r, std::shared_ptr<remote_caller> from) override {
-    [[maybe_unused]] const std::size_t at = r.position();
-    [[maybe_unused]] bool done = false;
-    ((done = done || try_call<C>(server, r, at, from)), ...);
-    return done;
-  }
-  bool cast(const pid& server, term_reader& r) override {
-    [[maybe_unused]] const std::size_t at = r.position();
-    [[maybe_unused]] bool done = false;
-    ((done = done || try_deliver<K>(server, r, at, peeper::detail::envelope_kind::cast)), ...);
-    return done;
-  }
-  bool info(const pid& server, term_reader& r) override {
-    [[maybe_unused]] const std::size_t at = r.position();
-    [[maybe_unused]] bool done = false;
-    ((done = done || try_deliver<I>(server, r, at, peeper::detail::envelope_kind::message)), ...);
-    return done;
-  }
-
- private:
+/// On the target node: a transferred instance's inbox hands what arrives for its name (or pid)
+/// to its current worker through the instance's core, wherever restarts have moved it.
+struct to_instance_core {
   static bool deliver(const pid& server, envelope_ptr& e) {
     auto core = current_core(server);
     return core && core->worker_route().deliver(e);
   }
-  template <class Msg>
-  static bool try_call(const pid& server, term_reader& r, std::size_t at,
-                       const std::shared_ptr<remote_caller>& from) {
-    static_assert(accepts_call<Impl, Msg>, "calls<...>: the server has no handle_call for it");
-    auto m = try_read_last<Msg>(r, at);
-    if (!m) return false;
-    using R = reply_type_t<Impl, Msg>;
-    peeper::detail::intrusive_ptr<remote_channel<R>> ch(new remote_channel<R>(server, from), true);
-    envelope_ptr e = peeper::detail::make_call<Impl>(std::move(*m));
-    static_cast<peeper::detail::request_envelope&>(*e).reply_to = peeper::detail::from_ref(ch);
-    if (!deliver(server, e)) ch->fail(call_errc::noproc, exit_reason::noproc());
-    return true;
-  }
-  template <class Msg>
-  static bool try_deliver(const pid& server, term_reader& r, std::size_t at,
-                          peeper::detail::envelope_kind kind) {
-    auto m = try_read_last<Msg>(r, at);
-    if (!m) return false;
-    envelope_ptr e;
-    if (kind == peeper::detail::envelope_kind::cast) {
-      if constexpr (accepts_cast<Impl, Msg>) e = peeper::detail::make_cast<Impl>(std::move(*m));
-    } else {
-      e = peeper::detail::make_message<Msg>(kind, std::move(*m));
-    }
-    if (e) (void)deliver(server, e);
-    return true;
-  }
 };
+
+template <class Impl, class Calls, class Casts, class Infos>
+using instance_inbox = typed_inbox<Impl, Calls, Casts, Infos, to_instance_core>;
 
 /// On the source node, after a transfer: takes over the old instance's route and sends what
 /// it receives (calls, casts, messages of the declared types) to the instance's new pid, in
