@@ -11,8 +11,8 @@
 // passes to the instance's keeper: only its owner changes, its contents,
 // name, kind, access and heir stay as they were, and processes reading or
 // writing it (public and protected tables) never wait. The next worker gets
-// it back before its init runs: init finds it with find_table (named
-// tables) or this_server::restored_tables(). A private table stays private
+// it back before its init runs, and before worker(s) names it: init finds
+// it with find_table (named tables) or this_server::restored_tables(). A private table stays private
 // throughout (while the keeper holds it nobody else may read it).
 //
 // A table whose heir is another process goes to that heir, as in ETS, even

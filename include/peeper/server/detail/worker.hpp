@@ -74,8 +74,10 @@ class peeper_worker final : public routed_host<Impl>, public worker_base {
 
   void start() override {
     process& me = *current();
-    this->attach(core_->attach_worker(me.self(), me.dict()));
+    // Tables first: once attached, `worker(s)` names this process, and its
+    // kept tables must already be its own.
     restored_ = restore_tables(*core_);
+    this->attach(core_->attach_worker(me.self(), me.dict()));
     this->run_init(core_->committed());
   }
 
