@@ -3,10 +3,13 @@
 // dictionary arrive, its name resolves there, callers on the source keep working through
 // forwarding, casts sent during the move are applied once and in order, and every error
 // leaves it working on the source.
+#include <any>
 #include <atomic>
 #include <cstdint>
 #include <exception>
 #include <future>
+#include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,6 +65,15 @@ struct hold {
   std::int64_t v = 0;
 };
 
+struct deposit {
+  std::string account;
+  std::int64_t amount = 0;
+};
+struct balance {
+  std::string account;
+};
+struct crash {};
+
 /// The first init after it is armed waits until released (to stop the target mid-transfer).
 struct gate {
   std::promise<void> entered;
@@ -86,6 +98,20 @@ template <>
 struct peeper::dist::term_mapping<t::hold> {
   static constexpr std::string_view tag = "hold";
   static constexpr auto fields = std::make_tuple(&t::hold::v);
+};
+template <>
+struct peeper::dist::term_mapping<t::deposit> {
+  static constexpr std::string_view tag = "deposit";
+  static constexpr auto fields = std::make_tuple(&t::deposit::account, &t::deposit::amount);
+};
+template <>
+struct peeper::dist::term_mapping<t::balance> {
+  static constexpr std::string_view tag = "balance";
+  static constexpr auto fields = std::make_tuple(&t::balance::account);
+};
+template <>
+struct peeper::dist::term_mapping<t::crash> {
+  static constexpr std::string_view tag = "crash";
 };
 template <>
 struct peeper::dist::term_mapping<t::get> {
@@ -184,8 +210,90 @@ struct holder : peeper::gen_server<holder, held_state> {
   }
 };
 
-void declare(dist::node& n) {
-  dist::transferable<holder>(n, "holder", dist::calls<get, hold>{});
+using accounts_table = peeper::table<std::string, std::int64_t>;
+using journal_table = peeper::table<std::int64_t, std::string>;
+using amounts_table = peeper::table<std::int64_t, std::int64_t>;
+
+/// Balances in a private table kept by server_heir() (its data: "accounts"), a public bag
+/// journal kept by keep_tables, and an unnamed ordered_set of amounts kept by server_heir().
+struct ledger : peeper::gen_server<ledger, held_state> {
+  held_state init(held_state s) {
+    if (peeper::this_server::restored_tables().empty()) {
+      (void)peeper::make_table<std::string, std::int64_t>(
+          {.access = peeper::table_access::private_,
+           .name = "ledger.accounts",
+           .heir = peeper::server_heir(std::string("accounts"))});
+      (void)peeper::make_table<std::int64_t, std::string>({.kind = peeper::table_kind::bag,
+                                                           .access = peeper::table_access::public_,
+                                                           .name = "ledger.journal"});
+      (void)peeper::make_table<std::int64_t, std::int64_t>(
+          {.kind = peeper::table_kind::ordered_set, .heir = peeper::server_heir()});
+    }
+    return s;
+  }
+  auto handle_call(deposit m, held_state& s) {
+    auto accounts = *peeper::find_table<std::string, std::int64_t>("ledger.accounts");
+    const std::int64_t total = accounts.update_counter(m.account, m.amount, 0);
+    peeper::find_table<std::int64_t, std::string>("ledger.journal")->insert(s.n, m.account);
+    amounts().insert(m.amount, s.n);
+    ++s.n;
+    return peeper::reply(total);
+  }
+  auto handle_call(balance m, const held_state& /*s*/) {
+    auto accounts = *peeper::find_table<std::string, std::int64_t>("ledger.accounts");
+    return peeper::reply(accounts.find(m.account).value_or(-1));
+  }
+  /// The amounts in order; -1 first if the accounts table came back without its heir data.
+  auto handle_call(get /*m*/, const held_state& /*s*/) {
+    std::vector<std::int64_t> out;
+    for (const auto& r : peeper::this_server::restored_tables()) {
+      if (r.table.name() == "ledger.accounts" && std::any_cast<std::string>(&r.data) == nullptr) {
+        out.push_back(-1);
+      }
+    }
+    for (const auto& [amount, seq] : amounts().to_list()) out.push_back(amount);
+    return peeper::reply(out);
+  }
+  auto handle_call(crash /*m*/, const held_state& /*s*/) -> peeper::call_result<std::int64_t> {
+    throw std::runtime_error("crash on demand");
+  }
+
+ private:
+  static amounts_table amounts() {
+    for (const auto& t : peeper::owned_tables()) {
+      if (t.name().empty()) return peeper::table_cast<std::int64_t, std::int64_t>(t);
+    }
+    throw std::logic_error("no amounts table");
+  }
+};
+
+/// What the on_arrival hook of the target node saw.
+struct arrival_seen {
+  std::mutex m;
+  int max_restarts = 0;
+  std::vector<std::string> kept;
+  std::vector<std::int64_t> commits;
+};
+
+void declare(dist::node& n, arrival_seen* seen = nullptr) {
+  dist::transferable<holder>(n, "holder", dist::calls<get, hold>{});  // no table_types
+  dist::on_arrival<held_state> hook;
+  if (seen != nullptr) {
+    hook.adjust = [seen](peeper::server_options<held_state>& o) {
+      std::lock_guard lock(seen->m);
+      seen->max_restarts = o.max_restarts;
+      seen->kept = o.keep_tables.names();
+      o.listener.on_state_changed = [seen](const held_state& /*old*/, const held_state& now) {
+        std::lock_guard l(seen->m);
+        seen->commits.push_back(now.n);
+      };
+    };
+  }
+  dist::transferable<ledger>(n, "ledger", dist::calls<get, deposit, balance, crash>{},
+                             dist::dictionary_types<std::string>{},
+                             dist::table_types<accounts_table, journal_table, amounts_table>{},
+                             hook);
+
   dist::transferable<acc>(n, "acc", dist::calls<get, add, report, get_entry>{},
                           dist::casts<note, put_entry>{}, dist::dictionary_types<std::string>{});
 }
@@ -202,7 +310,7 @@ class dist_transfer : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(epmd_.ok()) << "epmd did not start";
     declare(n1_);
-    declare(n2_);
+    declare(n2_, &seen_);
     dist::transferable<solo>(n1_, "solo", dist::calls<get>{});
     (void)peeper::register_name(rt2_, "workers", target_);
   }
@@ -237,6 +345,7 @@ class dist_transfer : public ::testing::Test {
   dist::node n2_ = dist::node::start(rt2_, opts(node2_));
   pid source_ = dyn::start(rt1_).process();
   pid target_ = dyn::start(rt2_).process();
+  arrival_seen seen_;
 };
 
 TEST_F(dist_transfer, state_and_dictionary_arrive_and_the_name_resolves_on_the_new_node) {
@@ -386,20 +495,94 @@ TEST_F(dist_transfer, the_target_node_going_down_mid_transfer_leaves_it_on_the_s
   EXPECT_TRUE(lists(source_, a.supervisor()));
 }
 
-TEST_F(dist_transfer, an_instance_with_kept_tables_stays_with_them) {
+TEST_F(dist_transfer, kept_tables_move_with_their_contents_marks_and_policy) {
+  peeper::server_options<held_state> o;
+  o.name = "ledger";
+  o.max_restarts = 7;
+  o.keep_tables = peeper::keep_tables::named({"ledger.journal"});
+  (void)dyn::start_child(source_, peeper::server_child<ledger>(o));
+  peeper::instance<ledger> l(rt1_, "ledger");
+  EXPECT_EQ(peeper::call(l, deposit{"alice", 5}), 5);
+  EXPECT_EQ(peeper::call(l, deposit{"bob", 7}), 7);
+  EXPECT_EQ(peeper::call(l, deposit{"alice", 3}), 8);
+  const auto journal_before = peeper::find_table<std::int64_t, std::string>(rt1_, "ledger.journal");
+  ASSERT_TRUE(journal_before);
+
+  const pid moved = dist::transfer(n1_, "ledger", source_, to2());
+  ASSERT_TRUE(moved);
+  // The source's copies are gone; the target has them, with the same kinds and access.
+  EXPECT_FALSE(peeper::find_any_table(rt1_, "ledger.journal"));
+  EXPECT_THROW((void)journal_before->size(), peeper::table_error);
+  auto journal = peeper::find_table<std::int64_t, std::string>(rt2_, "ledger.journal");
+  ASSERT_TRUE(journal);
+  EXPECT_EQ(journal->info().kind, peeper::table_kind::bag);
+  EXPECT_EQ(journal->info().access, peeper::table_access::public_);
+  EXPECT_EQ(journal->lookup(0), std::vector<std::string>{"alice"});
+  EXPECT_EQ(journal->size(), 3U);
+  auto accounts = peeper::find_table<std::string, std::int64_t>(rt2_, "ledger.accounts");
+  ASSERT_TRUE(accounts);
+  EXPECT_EQ(accounts->info().access, peeper::table_access::private_);
+  EXPECT_THROW((void)accounts->lookup("alice"), peeper::table_error);  // still private
+  const pid worker2 = peeper::whereis(rt2_, "ledger.GenServer");
+  EXPECT_EQ(accounts->owner(), worker2);
+  EXPECT_EQ(journal->owner(), worker2);
+
+  const dist::remote_name on2{"ledger", node2_};
+  EXPECT_EQ(dist::call<std::int64_t>(n1_, on2, balance{"alice"}), 8);
+  EXPECT_EQ(dist::call<std::vector<std::int64_t>>(n1_, on2, get{}),
+            (std::vector<std::int64_t>{3, 5, 7}));
+  {
+    std::lock_guard lock(seen_.m);
+    EXPECT_EQ(seen_.max_restarts, 7);  // the source's options arrived
+    EXPECT_EQ(seen_.kept, std::vector<std::string>{"ledger.journal"});
+  }
+  // A crash there: the policy and the server_heir marks keep the tables, contents and data.
+  EXPECT_THROW((void)dist::call<std::int64_t>(n1_, on2, crash{}), peeper::call_error);
+  EXPECT_EQ(dist::call<std::int64_t>(n1_, on2, deposit{"bob", 1}), 8);
+  EXPECT_NE(peeper::whereis(rt2_, "ledger.GenServer"), worker2);
+  EXPECT_EQ(dist::call<std::vector<std::int64_t>>(n1_, on2, get{}),
+            (std::vector<std::int64_t>{1, 3, 5, 7}));
+  EXPECT_EQ(journal->size(), 4U);
+  std::lock_guard lock(seen_.m);
+  ASSERT_FALSE(seen_.commits.empty());
+  EXPECT_EQ(seen_.commits.back(), 4);  // the listener given on arrival hears the commits
+}
+
+TEST_F(dist_transfer, a_table_that_cannot_move_keeps_the_instance_and_its_tables_on_the_source) {
+  // An undeclared table type: found once the worker stopped, so restarted on the source.
   (void)dyn::start_child(source_, peeper::server_child<holder>({.name = "holder"}));
   peeper::instance<holder> h(rt1_, "holder");
   EXPECT_EQ(peeper::call(h, hold{42}), 42);
   try {
     (void)dist::transfer(n1_, "holder", source_, to2());
-    ADD_FAILURE() << "expected not_transferable";
+    ADD_FAILURE() << "expected encode_failed";
   } catch (const dist::remote_transfer_error& e) {
-    EXPECT_EQ(e.code(), dist::remote_transfer_errc::not_transferable) << e.what();
+    EXPECT_EQ(e.code(), dist::remote_transfer_errc::encode_failed) << e.what();
   }
-  // Restarted under the source with its table.
   EXPECT_TRUE(lists(source_, h.supervisor()));
   EXPECT_EQ(peeper::call(h, get{}), 42);
-  EXPECT_TRUE(dyn::which_children(target_).empty());
+
+  // The target has tables of the same names: it refuses the instance, whose tables stay.
+  (void)dyn::start_child(target_, peeper::server_child<ledger>({.name = "squatter"}));
+  (void)dyn::start_child(
+      source_,
+      peeper::server_child<ledger>(
+          {.name = "ledger", .keep_tables = peeper::keep_tables::named({"ledger.journal"})}));
+  peeper::instance<ledger> l(rt1_, "ledger");
+  EXPECT_EQ(peeper::call(l, deposit{"carol", 9}), 9);
+  try {
+    (void)dist::transfer(n1_, "ledger", source_, to2());
+    ADD_FAILURE() << "expected start_failed";
+  } catch (const peeper::transfer_error& e) {
+    EXPECT_EQ(e.code(), peeper::transfer_errc::start_failed) << e.what();
+  }
+  EXPECT_TRUE(lists(source_, l.supervisor()));
+  EXPECT_EQ(peeper::call(l, balance{"carol"}), 9);
+  EXPECT_EQ(peeper::call(l, get{}), std::vector<std::int64_t>{9});
+  auto journal = peeper::find_table<std::int64_t, std::string>(rt1_, "ledger.journal");
+  ASSERT_TRUE(journal);
+  EXPECT_EQ(journal->size(), 1U);
+  EXPECT_EQ(dyn::which_children(target_).size(), 1U);  // only the squatter
 }
 
 }  // namespace dist_transfer_test

@@ -9,9 +9,15 @@
 #include "peeper/dist/transfer.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <future>
+#include <initializer_list>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <utility>
+#include <vector>
 
 #include "node_core.hpp"
 #include "peeper/dist/remote.hpp"
@@ -28,6 +34,8 @@ struct transfer_offer {
   std::string supervisor;  // the target DynamicSupervisor's registered name
   binary state;            // the committed state's term
   binary dict;             // the dictionary's term
+  binary tables;           // the kept tables' term
+  arrival_settings settings;
 };
 
 /// The target's answer: "ok" with the new pid (null for a probe), or an error code's name.
@@ -40,12 +48,71 @@ struct transfer_answer {
 }  // namespace detail
 
 template <>
+struct term_mapping<detail::arrival_settings> {
+  // {Strategy, MaxRestarts, MaxSecondsMs, AutoShutdown, InitTimeoutMs | infinity,
+  //  all | [TableName]}
+  static void write(term_writer& w, const detail::arrival_settings& a) {
+    const auto& f = a.settings.flags;
+    w.write_tuple_header(6);
+    w.write_atom(to_string(f.strategy));
+    w.write(static_cast<std::int64_t>(f.max_restarts));
+    w.write(static_cast<std::int64_t>(f.max_seconds.count()));
+    w.write_atom(to_string(f.auto_shutdown));
+    if (const auto& t = a.settings.init_timeout.value()) {
+      w.write(static_cast<std::int64_t>(std::chrono::ceil<std::chrono::milliseconds>(*t).count()));
+    } else {
+      w.write_atom("infinity");
+    }
+    if (a.policy.keeps_all()) {
+      w.write_atom("all");
+    } else {
+      w.write(a.policy.names());
+    }
+  }
+  static detail::arrival_settings read(term_reader& r) {
+    detail::arrival_settings a;
+    auto& f = a.settings.flags;
+    r.read_tuple_header(6);
+    f.strategy = one_of(r, {strategy::one_for_one, strategy::one_for_all, strategy::rest_for_one});
+    f.max_restarts = static_cast<int>(r.read_int64(0, std::numeric_limits<int>::max()));
+    f.max_seconds = std::chrono::milliseconds(r.read_int64(1, std::numeric_limits<int>::max()));
+    f.auto_shutdown = one_of(
+        r, {auto_shutdown::never, auto_shutdown::any_significant, auto_shutdown::all_significant});
+    if (r.peek() == term_kind::atom) {
+      r.expect_atom("infinity");
+    } else {
+      a.settings.init_timeout =
+          std::chrono::milliseconds(r.read_int64(0, std::numeric_limits<std::int64_t>::max()));
+    }
+    if (r.peek() == term_kind::atom) {
+      r.expect_atom("all");
+      a.policy = keep_tables::all();
+    } else {
+      a.policy = keep_tables::named(r.read<std::vector<std::string>>());
+    }
+    return a;
+  }
+
+ private:
+  /// The enumerator whose to_string is the next atom; fails the read for another atom.
+  template <class E>
+  static E one_of(term_reader& r, std::initializer_list<E> values) {
+    const std::string got = r.read_atom().name;
+    for (E v : values) {
+      if (got == to_string(v)) return v;
+    }
+    r.fail("a known option atom");
+  }
+};
+
+template <>
 struct term_mapping<detail::transfer_offer> {
   static constexpr std::string_view tag = "peeper_transfer";
   static constexpr auto fields =
       std::make_tuple(&detail::transfer_offer::probe, &detail::transfer_offer::type,
                       &detail::transfer_offer::name, &detail::transfer_offer::supervisor,
-                      &detail::transfer_offer::state, &detail::transfer_offer::dict);
+                      &detail::transfer_offer::state, &detail::transfer_offer::dict,
+                      &detail::transfer_offer::tables, &detail::transfer_offer::settings);
 };
 
 template <>
@@ -114,7 +181,7 @@ struct declared {
 struct node_transfers {
   std::weak_ptr<node_core> node;
   std::map<std::string, std::shared_ptr<transfer_entry>> by_tag;
-  std::map<peeper::detail::type_id_t, declared> by_state;
+  std::map<peeper::detail::type_id_t, declared> by_server;  // by type_id<Impl>
 };
 
 std::mutex registry_mutex;
@@ -134,11 +201,11 @@ std::shared_ptr<transfer_entry> entry_for_tag(node_core& n, const std::string& t
   return it == t.by_tag.end() ? nullptr : it->second;
 }
 
-std::optional<declared> entry_for_state(node_core& n, peeper::detail::type_id_t state) {
+std::optional<declared> entry_for_server(node_core& n, peeper::detail::type_id_t server) {
   std::lock_guard lock(registry_mutex);
   auto& t = transfers_of(n);
-  auto it = t.by_state.find(state);
-  if (it == t.by_state.end()) return std::nullopt;
+  auto it = t.by_server.find(server);
+  if (it == t.by_server.end()) return std::nullopt;
   return it->second;
 }
 
@@ -160,12 +227,15 @@ task<> arrive(std::shared_ptr<node_core> n, std::shared_ptr<transfer_entry> entr
   transfer_answer a{"ok", {}, {}};
   try {
     task<pid> started = entry->arrive(n, offer.name, sup, std::string(offer.state.view()),
-                                      std::string(offer.dict.view()));
+                                      std::string(offer.dict.view()),
+                                      std::string(offer.tables.view()), offer.settings);
     a.process = co_await started;
   } catch (const supervisor_error& e) {
     a = {"start_failed", e.what(), {}};
   } catch (const decode_error& e) {
     a = {"encode_failed", e.what(), {}};
+  } catch (const table_error& e) {
+    a = {"start_failed", e.what(), {}};  // e.g. a table's name is taken here
   } catch (const std::exception& e) {
     a = {"start_failed", e.what(), {}};
   }
@@ -251,6 +321,26 @@ transfer_answer offer_to(node& nd, const std::string& node_name, const transfer_
   throw transfer_error(transfer_errc::start_failed, where);
 }
 
+/// Encodes the kept tables in a process of the source runtime that takes them over (only an
+/// owner reads a private table); they stay kept, as they were, for whoever takes them next.
+/// Throws encode_error.
+std::string encode_tables(runtime& rt, const transfer_entry& entry, std::vector<kept_table>& kept,
+                          node_core& n) {
+  if (kept.empty()) return entry.encode_tables(kept, n);
+  std::promise<std::string> encoded;
+  (void)peeper::spawn(rt, [&]() -> task<> {
+    std::erase_if(kept, [](kept_table& k) { return !k.table.core_ptr()->take_over(); });
+    try {
+      for (auto& k : kept) k.table.core_ptr()->keep_when_orphaned(true);
+      encoded.set_value(entry.encode_tables(kept, n));
+    } catch (...) {
+      encoded.set_exception(std::current_exception());
+    }
+    co_return;
+  });
+  return encoded.get_future().get();
+}
+
 bool is_child_of(const pid& sup, const pid& child) {
   try {
     auto children = dynamic_supervisor::which_children(sup);
@@ -265,13 +355,28 @@ bool is_child_of(const pid& sup, const pid& child) {
 
 std::weak_ptr<node_core> share(node_core& n) { return n.weak_from_this(); }
 
-void add_transfer_entry(node_core& n, const std::string& tag, peeper::detail::type_id_t state,
+table_kind table_kind_from(std::string_view name) {
+  for (table_kind k :
+       {table_kind::set, table_kind::ordered_set, table_kind::bag, table_kind::duplicate_bag}) {
+    if (name == to_string(k)) return k;
+  }
+  throw decode_error("transfer: unknown table kind " + std::string(name), 0);
+}
+
+table_access table_access_from(std::string_view name) {
+  for (table_access a : {table_access::public_, table_access::protected_, table_access::private_}) {
+    if (name == to_string(a)) return a;
+  }
+  throw decode_error("transfer: unknown table access " + std::string(name), 0);
+}
+
+void add_transfer_entry(node_core& n, const std::string& tag, peeper::detail::type_id_t server,
                         std::shared_ptr<transfer_entry> entry) {
   {
     std::lock_guard lock(registry_mutex);
     auto& t = transfers_of(n);
     t.by_tag.insert_or_assign(tag, entry);
-    t.by_state.insert_or_assign(state, declared{tag, std::move(entry)});
+    t.by_server.insert_or_assign(server, declared{tag, std::move(entry)});
   }
   ensure_receiver(n);
 }
@@ -307,7 +412,7 @@ pid transfer(node& n, const name& name, const pid& source, const remote_target& 
     throw transfer_error(transfer_errc::not_a_child,
                          name.to_string() + " is not a child of " + source.to_string());
   }
-  auto declared = detail::entry_for_state(core, old_core->state_type());
+  auto declared = detail::entry_for_server(core, old_core->server_type());
   if (!declared) {
     throw remote_transfer_error(remote_transfer_errc::not_transferable,
                                 name.to_string() + ": its type has no transferable() here");
@@ -316,7 +421,10 @@ pid transfer(node& n, const name& name, const pid& source, const remote_target& 
 
   // Everything that can be checked without stopping it: its state's encoding, its last saved
   // dictionary's, and whether the target would take it.
-  detail::transfer_offer offer{true, declared->tag, name.id(), target.supervisor, {}, {}};
+  detail::transfer_offer offer{true,      declared->tag,
+                               name.id(), target.supervisor,
+                               {},        {},
+                               {},        {old_core->settings(), old_core->table_policy()}};
   try {
     (void)entry->encode_state(*old_core, core);
     (void)entry->encode_dictionary(old_core->saved_dictionary(), core);
@@ -333,27 +441,25 @@ pid transfer(node& n, const name& name, const pid& source, const remote_target& 
   old_core->hand_over_state(*next);
 
   detail::transfer_answer moved;
+  std::vector<detail::kept_table> tables = next->take_kept_tables();
   try {
-    auto tables = next->take_kept_tables();
-    const bool has_tables = !tables.empty();
-    for (auto& t : tables) next->keep_table(std::move(t));
-    if (has_tables) {
-      throw remote_transfer_error(remote_transfer_errc::not_transferable,
-                                  name.to_string() + " has kept tables, which stay on their node");
-    }
     try {
       offer.state = binary::from(entry->encode_state(*next, core));
       offer.dict = binary::from(entry->encode_dictionary(next->saved_dictionary(), core));
+      offer.tables = binary::from(detail::encode_tables(rt, *entry, tables, core));
     } catch (const encode_error& e) {
       throw remote_transfer_error(remote_transfer_errc::encode_failed, e.what());
     }
     offer.probe = false;
     moved = detail::offer_to(n, target.node, offer, timeout);
   } catch (...) {
-    // It stays: restarted under the source on the new core, with what waited.
+    // It stays: restarted under the source on the new core, with its tables and what waited.
+    for (auto& t : tables) next->keep_table(std::move(t));
     (void)dynamic_supervisor::start_child(source, detail::instance_child(next));
     throw;
   }
+  // The tables live on in the new instance; the source's copies go.
+  for (auto& t : tables) t.table.core_ptr()->discard();
   next->set_supervisor(moved.process);
   entry->forward(core, next, moved.process);
   return moved.process;

@@ -14,16 +14,18 @@
 //
 // The instance is frozen (messages for it wait), stopped under the source, and started under
 // the target DynamicSupervisor (registered under `supervisor` on the target node) with its
-// committed state and dictionary, under the same name, which is exposed there with the
+// committed state, dictionary and kept tables, under the same name, which is exposed there with the
 // declared types (dist::call(n, remote_name{name, node}, ...) reaches it). What waited, and
 // whatever is sent later to the name or a handle on the source node, is forwarded to the new
 // instance in order; replies go back to the callers. See docs/distribution.md.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "peeper/dist/detail/transfer_entry.hpp"
 #include "peeper/dist/expose.hpp"
@@ -42,8 +44,8 @@ struct remote_target {
 
 /// Why a transfer to another node failed, beyond the local transfer_errc cases.
 enum class remote_transfer_errc {
-  not_transferable,  // a node has no transferable() for the type, or the instance has kept tables
-  encode_failed,     // the state or a dictionary entry has no encoding
+  not_transferable,  // a node has no transferable() for the type, or the name is not local
+  encode_failed,     // the state, a dictionary entry or a kept table has no declared encoding
   unreachable,       // the target node did not answer (down, or the connection dropped)
 };
 
@@ -63,20 +65,31 @@ class remote_transfer_error : public std::runtime_error {
 
 /// Declares, on node `n`, that instances of Impl may leave this node and arrive on it, under
 /// `tag` (the same on every node). `protocols`: any of calls<...>, casts<...>, infos<...> (as
-/// for expose: what remote callers and forwarded messages may carry) and dictionary_types<...>
-/// (the types of the dictionary's keys and values). One declaration per state type; a later
-/// one replaces it. An instance arrives with default server_options besides its name and
-/// state. Any thread.
+/// for expose: what remote callers and forwarded messages may carry), dictionary_types<...>
+/// (the types of the dictionary's keys and values, and of server_heir() data),
+/// table_types<table<K, V>...> (the types of its kept tables) and on_arrival<State> (adjusts
+/// the options of an instance arriving here, e.g. to give it a listener). One declaration per
+/// server type; a later one replaces it. An arriving instance gets its name, state, dictionary,
+/// kept tables, supervisor flags, init timeout and keep_tables from the source. Any thread.
 template <class Impl, class... Protocols>
-void transferable(node& n, const std::string& tag, Protocols... /*protocols*/) {
+void transferable(node& n, const std::string& tag, Protocols... protocols) {
+  using state_type = typename Impl::state_type;
   using entry = detail::typed_transfer_entry<
       Impl, typename detail::find_protocol<calls, Protocols...>::type,
       typename detail::find_protocol<casts, Protocols...>::type,
       typename detail::find_protocol<infos, Protocols...>::type,
-      typename detail::find_protocol<dictionary_types, Protocols...>::type>;
-  detail::add_transfer_entry(detail::core_of(n), tag,
-                             peeper::detail::type_id<typename Impl::state_type>(),
-                             std::make_shared<entry>());
+      typename detail::find_protocol<dictionary_types, Protocols...>::type,
+      typename detail::find_protocol<table_types, Protocols...>::type>;
+  std::function<void(server_options<state_type>&)> adjust;
+  (
+      [&](auto& p) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(p)>, on_arrival<state_type>>) {
+          adjust = std::move(p.adjust);
+        }
+      }(protocols),
+      ...);
+  detail::add_transfer_entry(detail::core_of(n), tag, peeper::detail::type_id<Impl>(),
+                             std::make_shared<entry>(std::move(adjust)));
 }
 
 /// Moves the instance named `name` (local to n's runtime) from the DynamicSupervisor `source`

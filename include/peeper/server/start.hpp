@@ -113,6 +113,8 @@ std::shared_ptr<instance_core<typename Impl::state_type>> make_core(
   using S = typename Impl::state_type;
   auto core = std::make_shared<instance_core<S>>(rt, o.name, o.state, o.listener);
   core->set_table_policy(o.keep_tables);
+  core->set_settings({instance_flags(o), o.init_timeout});
+  core->set_server_type(type_id<Impl>());
   core->set_spawner([o](std::shared_ptr<core_base> c) {
     return start_instance_linked<Impl>(std::static_pointer_cast<instance_core<S>>(std::move(c)), o);
   });

@@ -12,8 +12,8 @@
 // name, kind, access and heir stay as they were, and processes reading or
 // writing it (public and protected tables) never wait. The next worker gets
 // it back before its init runs, and before worker(s) names it: init finds
-// it with find_table (named tables) or this_server::restored_tables(). A private table stays private
-// throughout (while the keeper holds it nobody else may read it).
+// it with find_table (named tables) or this_server::restored_tables(). A private table stays
+// private throughout (while the keeper holds it nobody else may read it).
 //
 // A table whose heir is another process goes to that heir, as in ETS, even
 // when keep_tables names it: a warning says it is not kept. Tables survive
@@ -72,6 +72,9 @@ class keep_tables {
   }
   /// True if no table is kept by this rule.
   [[nodiscard]] bool none() const noexcept { return !all_ && names_.empty(); }
+  /// True for all(); the names of named() otherwise (for encoding the rule).
+  [[nodiscard]] bool keeps_all() const noexcept { return all_; }
+  [[nodiscard]] const std::vector<std::string>& names() const noexcept { return names_; }
 
  private:
   bool all_ = false;

@@ -23,6 +23,7 @@
 #include "peeper/runtime/task.hpp"
 #include "peeper/server/detail/route.hpp"
 #include "peeper/server/options.hpp"
+#include "peeper/supervisor/flags.hpp"
 #include "peeper/table/any_table.hpp"
 
 namespace peeper::detail {
@@ -57,6 +58,13 @@ struct kept_table {
   bool server_heir = false;
   /// server_heir's data.
   std::any data;
+};
+
+/// The plain options an instance was started with (no callbacks: they can be sent to
+/// another node, where a transferred instance starts alike).
+struct instance_settings {
+  supervisor_flags flags{};
+  timeout_t init_timeout = infinity;
 };
 
 /// The parts of a core that do not depend on the state type.
@@ -146,6 +154,12 @@ class core_base {
   /// before the instance starts.
   [[nodiscard]] const keep_tables& table_policy() const noexcept { return table_policy_; }
   void set_table_policy(keep_tables k) { table_policy_ = std::move(k); }
+  /// The server type (Impl) the instance runs, as type_id<Impl>(); set before it starts.
+  [[nodiscard]] type_id_t server_type() const noexcept { return server_type_; }
+  void set_server_type(type_id_t t) noexcept { server_type_ = t; }
+  /// The instance's supervisor flags and init timeout; set before the instance starts.
+  [[nodiscard]] const instance_settings& settings() const noexcept { return settings_; }
+  void set_settings(instance_settings s) { settings_ = std::move(s); }
   /// Keeps `t` for the next worker (the successor's after a transfer); once
   /// the instance is gone for good, deletes it.
   void keep_table(kept_table t) {
@@ -242,7 +256,9 @@ class core_base {
   std::uint64_t table_pid_ = 0;                                // guarded by mutex_
   std::string table_name_;                                     // guarded by mutex_
   std::vector<kept_table> kept_;                               // guarded by mutex_
-  keep_tables table_policy_;  // set before the instance starts, then read-only
+  keep_tables table_policy_;         // set before the instance starts, then read-only
+  instance_settings settings_;       // likewise
+  type_id_t server_type_ = nullptr;  // likewise
 };
 
 /// A user type may commit big states cheaply by defining
@@ -266,6 +282,8 @@ class instance_core final : public core_base {
         std::make_shared<instance_core<State>>(rt(), instance_name(), committed(), listener_);
     next->set_spawner(get_spawner());
     next->set_table_policy(table_policy());
+    next->set_settings(settings());
+    next->set_server_type(server_type());
     return next;
   }
   void hand_over_state(core_base& next) const override {
