@@ -159,7 +159,7 @@ class core_base {
   void set_server_type(type_id_t t) noexcept { server_type_ = t; }
   /// The instance's supervisor flags and init timeout; set before the instance starts.
   [[nodiscard]] const instance_settings& settings() const noexcept { return settings_; }
-  void set_settings(instance_settings s) { settings_ = std::move(s); }
+  void set_settings(const instance_settings& s) { settings_ = s; }
   /// Keeps `t` for the next worker (the successor's after a transfer); once
   /// the instance is gone for good, deletes it.
   void keep_table(kept_table t) {
