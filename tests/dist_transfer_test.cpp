@@ -3,11 +3,14 @@
 // dictionary arrive, its name resolves there, callers on the source keep working through
 // forwarding, casts sent during the move are applied once and in order, and every error
 // leaves it working on the source.
+#include <algorithm>
 #include <any>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -267,15 +270,24 @@ struct ledger : peeper::gen_server<ledger, held_state> {
   }
 };
 
-/// What the on_arrival hook of the target node saw.
+/// What the on_arrival hook of the target node saw, and the commits its listener heard.
 struct arrival_seen {
   std::mutex m;
+  std::condition_variable cv;
   int max_restarts = 0;
   std::vector<std::string> kept;
   std::vector<std::int64_t> commits;
+
+  /// True once the listener heard a commit of `n` (false after 5 s).
+  bool heard(std::int64_t n) {
+    std::unique_lock lock(m);
+    return cv.wait_for(lock, std::chrono::seconds(5), [&] {
+      return std::find(commits.begin(), commits.end(), n) != commits.end();
+    });
+  }
 };
 
-void declare(dist::node& n, arrival_seen* seen = nullptr) {
+void declare(dist::node& n, const std::shared_ptr<arrival_seen>& seen = nullptr) {
   dist::transferable<holder>(n, "holder", dist::calls<get, hold>{});  // no table_types
   dist::on_arrival<held_state> hook;
   if (seen != nullptr) {
@@ -286,6 +298,7 @@ void declare(dist::node& n, arrival_seen* seen = nullptr) {
       o.listener.on_state_changed = [seen](const held_state& /*old*/, const held_state& now) {
         std::lock_guard l(seen->m);
         seen->commits.push_back(now.n);
+        seen->cv.notify_all();
       };
     };
   }
@@ -310,7 +323,7 @@ class dist_transfer : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(epmd_.ok()) << "epmd did not start";
     declare(n1_);
-    declare(n2_, &seen_);
+    declare(n2_, seen_);
     dist::transferable<solo>(n1_, "solo", dist::calls<get>{});
     (void)peeper::register_name(rt2_, "workers", target_);
   }
@@ -345,7 +358,7 @@ class dist_transfer : public ::testing::Test {
   dist::node n2_ = dist::node::start(rt2_, opts(node2_));
   pid source_ = dyn::start(rt1_).process();
   pid target_ = dyn::start(rt2_).process();
-  arrival_seen seen_;
+  std::shared_ptr<arrival_seen> seen_ = std::make_shared<arrival_seen>();
 };
 
 TEST_F(dist_transfer, state_and_dictionary_arrive_and_the_name_resolves_on_the_new_node) {
@@ -532,9 +545,9 @@ TEST_F(dist_transfer, kept_tables_move_with_their_contents_marks_and_policy) {
   EXPECT_EQ(dist::call<std::vector<std::int64_t>>(n1_, on2, get{}),
             (std::vector<std::int64_t>{3, 5, 7}));
   {
-    std::lock_guard lock(seen_.m);
-    EXPECT_EQ(seen_.max_restarts, 7);  // the source's options arrived
-    EXPECT_EQ(seen_.kept, std::vector<std::string>{"ledger.journal"});
+    std::lock_guard lock(seen_->m);
+    EXPECT_EQ(seen_->max_restarts, 7);  // the source's options arrived
+    EXPECT_EQ(seen_->kept, std::vector<std::string>{"ledger.journal"});
   }
   // A crash there: the policy and the server_heir marks keep the tables, contents and data.
   EXPECT_THROW((void)dist::call<std::int64_t>(n1_, on2, crash{}), peeper::call_error);
@@ -543,9 +556,7 @@ TEST_F(dist_transfer, kept_tables_move_with_their_contents_marks_and_policy) {
   EXPECT_EQ(dist::call<std::vector<std::int64_t>>(n1_, on2, get{}),
             (std::vector<std::int64_t>{1, 3, 5, 7}));
   EXPECT_EQ(journal->size(), 4U);
-  std::lock_guard lock(seen_.m);
-  ASSERT_FALSE(seen_.commits.empty());
-  EXPECT_EQ(seen_.commits.back(), 4);  // the listener given on arrival hears the commits
+  EXPECT_TRUE(seen_->heard(4));  // the listener given on arrival hears the commits
 }
 
 TEST_F(dist_transfer, a_table_that_cannot_move_keeps_the_instance_and_its_tables_on_the_source) {

@@ -327,18 +327,23 @@ transfer_answer offer_to(node& nd, const std::string& node_name, const transfer_
 std::string encode_tables(runtime& rt, const transfer_entry& entry, std::vector<kept_table>& kept,
                           node_core& n) {
   if (kept.empty()) return entry.encode_tables(kept, n);
-  std::promise<std::string> encoded;
-  (void)peeper::spawn(rt, [&]() -> task<> {
+  // The term, or why it failed (a message, not an exception_ptr: that would share one
+  // exception object between two threads).
+  // Shared: the process may still be inside set_value when this thread has the result.
+  auto encoded = std::make_shared<std::promise<std::pair<bool, std::string>>>();
+  (void)peeper::spawn(rt, [&kept, &entry, &n, encoded]() -> task<> {
     std::erase_if(kept, [](kept_table& k) { return !k.table.core_ptr()->take_over(); });
     try {
       for (auto& k : kept) k.table.core_ptr()->keep_when_orphaned(true);
-      encoded.set_value(entry.encode_tables(kept, n));
-    } catch (...) {
-      encoded.set_exception(std::current_exception());
+      encoded->set_value({true, entry.encode_tables(kept, n)});
+    } catch (const std::exception& e) {
+      encoded->set_value({false, e.what()});
     }
     co_return;
   });
-  return encoded.get_future().get();
+  auto [ok, text] = encoded->get_future().get();
+  if (!ok) throw encode_error(text);
+  return text;
 }
 
 bool is_child_of(const pid& sup, const pid& child) {
