@@ -1,6 +1,10 @@
 // Nodes: start and publish, clear errors, connections between C++ nodes and with Erlang,
 // net_adm:ping, wrong cookies refused both ways, garbage on the listen port.
+#include <atomic>
+#include <future>
+#include <latch>
 #include <string>
+#include <thread>
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -131,12 +135,151 @@ TEST_F(dist_node, garbage_on_the_listen_port_does_not_hurt) {
     sa.sin_port = htons(n1.port());
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-    const char junk[] = "\x00\x05GARBAGE and more garbage";
-    ASSERT_GT(::write(fd, junk, sizeof junk), 0);
+    const std::string junk("\x00\x05GARBAGE and more garbage", 27);
+    ASSERT_GT(::write(fd, junk.data(), junk.size()), 0);
     ::close(fd);
   }
   n2.connect("cpp1@127.0.0.1");  // still accepting
   EXPECT_EQ(n2.nodes().size(), 1U);
+}
+
+/// Polls `pred` until it holds or `limit` passes (for state another node changes).
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = 10s) {
+  const auto deadline = steady::now() + limit;
+  while (steady::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::yield();
+  }
+  return pred();
+}
+
+/// A process registered as `name` on `rt` that receives one dist::term (or times out) and hands
+/// it to the returned future as text.
+std::future<std::string> one_message(peeper::runtime& rt, const std::string& name) {
+  auto got = std::make_shared<std::promise<std::string>>();
+  auto fut = got->get_future();
+  const peeper::pid p = peeper::spawn(rt, [got]() -> peeper::task<> {
+    auto next = peeper::receive<dist::term>(10s);
+    auto t = co_await next;
+    got->set_value(t ? t->to_string() : "timeout");
+  });
+  peeper::register_name(rt, name, p);
+  return fut;
+}
+
+TEST_F(dist_node, simultaneous_connects_end_with_one_connection_on_each_side) {
+  peeper::runtime rt1({.threads = 2});
+  peeper::runtime rt2({.threads = 2});
+  auto n1 = dist::node::start(rt1, opts("cpp1@127.0.0.1"));
+  auto n2 = dist::node::start(rt2, opts("cpp2@127.0.0.1"));
+  for (int round = 0; round < 40; ++round) {
+    SCOPED_TRACE(round);
+    const std::string box = "box" + std::to_string(round);
+    auto on1 = one_message(rt1, box);
+    auto on2 = one_message(rt2, box);
+    std::latch go(2);
+    std::string err1;
+    std::string err2;
+    auto connect_and_send = [&go, &box, round](dist::node& n, const std::string& peer,
+                                               std::string& err) {
+      go.arrive_and_wait();
+      try {
+        n.connect(peer);
+        (void)dist::send(n, dist::remote_name{box, peer},
+                         std::make_tuple(dist::atom{"hi"}, dist::atom{n.name()}, round));
+      } catch (const std::exception& e) {
+        err = e.what();
+      }
+    };
+    std::thread t1([&] { connect_and_send(n1, "cpp2@127.0.0.1", err1); });
+    std::thread t2([&] { connect_and_send(n2, "cpp1@127.0.0.1", err2); });
+    t1.join();
+    t2.join();
+    ASSERT_EQ(err1, "") << "cpp1's connect failed";
+    ASSERT_EQ(err2, "") << "cpp2's connect failed";
+    ASSERT_EQ(on2.wait_for(10s), std::future_status::ready);
+    EXPECT_EQ(on2.get(), "{hi,'cpp1@127.0.0.1'," + std::to_string(round) + "}");
+    ASSERT_EQ(on1.wait_for(10s), std::future_status::ready);
+    EXPECT_EQ(on1.get(), "{hi,'cpp2@127.0.0.1'," + std::to_string(round) + "}");
+    // The losing connection (if both were made) closes: one left on each side.
+    EXPECT_TRUE(eventually([&] {
+      return n1.connection_count("cpp2@127.0.0.1") == 1 &&
+             n2.connection_count("cpp1@127.0.0.1") == 1;
+    })) << n1.connection_count("cpp2@127.0.0.1")
+        << " " << n2.connection_count("cpp1@127.0.0.1");
+    EXPECT_EQ(n1.nodes(), std::vector<std::string>{"cpp2@127.0.0.1"});
+    EXPECT_EQ(n2.nodes(), std::vector<std::string>{"cpp1@127.0.0.1"});
+    // Next round from scratch.
+    ASSERT_TRUE(n1.disconnect("cpp2@127.0.0.1"));
+    ASSERT_TRUE(eventually([&] {
+      return n1.connection_count("cpp2@127.0.0.1") == 0 &&
+             n2.connection_count("cpp1@127.0.0.1") == 0;
+    }));
+  }
+}
+
+/// Rounds of this node and an Erlang node connecting to each other at the same moment (both
+/// start at an agreed wall-clock instant: the race is what is tested, the results are waited
+/// for as events). OTP settles it during the handshake: the greater name's connection wins, the
+/// other side gets `nok` (then this node takes the Erlang node's connection) or
+/// `ok_simultaneous` (the Erlang node drops its own attempt).
+void simultaneous_with_erlang(dist_test::epmd& e, const dist::node_options& o) {
+  peeper::runtime rt({.threads = 2});
+  auto n = dist::node::start(rt, o);
+  const std::string erl_name = "e1@127.0.0.1";
+  const std::string eval =
+      "Cpp = '" + o.name +
+      "', register(ebox, self()), net_kernel:monitor_nodes(true, [{node_type, all}]), "
+      "io:format(\"ready~n\"), "
+      "Loop = fun L(R) -> receive "
+      "  {next, T} -> io:format(\"next ~p~n\", [R]), "
+      "    receive {nodedown, Cpp, _} -> ok after 10000 -> io:format(\"no nodedown~n\") end, "
+      "    W = T - erlang:system_time(millisecond), "
+      "    if W > 0 -> timer:sleep(W); true -> ok end, "
+      "    C = net_kernel:connect_node(Cpp), "
+      "    {list_to_atom(\"cppbox\" ++ integer_to_list(R)), Cpp} ! {hi, R}, "
+      "    io:format(\"round ~p ~p ~p~n\", [R, C, length(nodes(connected))]), L(R + 1); "
+      "  stop -> halt() "
+      "  after 30000 -> io:format(\"no next~n\"), halt() end end, Loop(0).";
+  auto erl = dist_test::erl_node(e, erl_name, "secret", ".", eval);
+  ASSERT_TRUE(erl.wait_for("ready", steady::now() + 30s)) << erl.seen();
+  n.connect(erl_name);
+  for (int round = 0; round < 8; ++round) {
+    SCOPED_TRACE(round);
+    auto got = one_message(rt, "cppbox" + std::to_string(round));
+    using sys = std::chrono::system_clock;
+    const auto at = sys::now() + 400ms;
+    const auto at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch());
+    (void)dist::send(n, dist::remote_name{"ebox", erl_name},
+                     std::make_tuple(dist::atom{"next"}, static_cast<std::int64_t>(at_ms.count())));
+    ASSERT_TRUE(erl.wait_for("next " + std::to_string(round), steady::now() + 10s)) << erl.seen();
+    ASSERT_TRUE(n.disconnect(erl_name));
+    ASSERT_TRUE(eventually([&] { return n.connection_count(erl_name) == 0; }));
+    std::this_thread::sleep_until(at);  // the agreed moment (starts the race, not a wait)
+    try {
+      n.connect(erl_name);
+    } catch (const dist::node_error& err) {
+      FAIL() << "connect failed: " << err.what();
+    }
+    auto l = erl.wait_for("round " + std::to_string(round), steady::now() + 10s);
+    ASSERT_TRUE(l) << erl.seen();
+    EXPECT_EQ(*l, "round " + std::to_string(round) + " true 1");
+    ASSERT_EQ(got.wait_for(10s), std::future_status::ready);
+    EXPECT_EQ(got.get(), "{hi," + std::to_string(round) + "}");
+    EXPECT_TRUE(eventually([&] { return n.connection_count(erl_name) == 1; }))
+        << n.connection_count(erl_name);
+    EXPECT_EQ(n.nodes(), std::vector<std::string>{erl_name});
+  }
+  (void)dist::send(n, dist::remote_name{"ebox", erl_name}, dist::atom{"stop"});
+}
+
+TEST_F(dist_node, simultaneous_connects_with_erlang_when_erlang_has_the_greater_name) {
+  simultaneous_with_erlang(epmd_, opts("acpp@127.0.0.1"));  // "acpp" < "e1": Erlang says nok
+}
+
+TEST_F(dist_node, simultaneous_connects_with_erlang_when_erlang_has_the_smaller_name) {
+  simultaneous_with_erlang(epmd_, opts("zcpp@127.0.0.1"));  // Erlang says ok_simultaneous
 }
 
 }  // namespace dist_node_test

@@ -37,6 +37,7 @@ connection::connection(std::string peer, connection_handler& h, connection_timin
 connection::connection(std::string peer, fd_guard fd, connection_handler& h, connection_timing t)
     : connection(std::move(peer), h, t) {
   fd_ = std::move(fd);
+  outgoing_conn_ = false;
 }
 
 connection::~connection() {
@@ -60,6 +61,11 @@ bool connection::send(std::string_view frame) {
 
 bool connection::send_with(const std::function<void(std::string&)>& fill) {
   std::unique_lock lock(mutex_);
+  if (successor_) {
+    auto next = successor_;
+    lock.unlock();
+    return next->send_with(fill);
+  }
   if (closing_ || state_.load(std::memory_order_relaxed) == state::down) return false;
   const bool was_empty = outgoing_.empty();
   const std::size_t at = outgoing_.size();
@@ -116,8 +122,42 @@ void connection::join() {
 
 connection::state connection::wait_settled(steady::time_point deadline) {
   std::unique_lock lock(mutex_);
-  settled_.wait_until(lock, deadline, [this] { return current() != state::connecting; });
+  settled_.wait_until(lock, deadline,
+                      [this] { return current() != state::connecting || successor_ != nullptr; });
   return current();
+}
+
+void connection::pass_queue(std::unique_lock<std::mutex>& lock,
+                            const std::shared_ptr<connection>& successor) {
+  successor_ = successor;
+  std::string queued;
+  queued.swap(outgoing_);
+  // Lock order: a loser's mutex, then its successor's (a successor never locks its loser).
+  if (!queued.empty()) successor->prepend(queued);
+  lock.unlock();
+  settled_.notify_all();
+}
+
+void connection::retire(const std::shared_ptr<connection>& successor) {
+  std::unique_lock lock(mutex_);
+  if (successor_ || successor.get() == this) return;
+  retiring_ = true;
+  pass_queue(lock, successor);
+  wake();
+}
+
+void connection::hand_over(const std::shared_ptr<connection>& successor) {
+  std::unique_lock lock(mutex_);
+  if (successor.get() == this) return;
+  pass_queue(lock, successor);
+}
+
+void connection::prepend(const std::string& frames) {
+  {
+    std::lock_guard lock(mutex_);
+    outgoing_.insert(0, frames);
+  }
+  wake();
 }
 
 void connection::wake() noexcept {
@@ -154,15 +194,20 @@ void connection::run() {
   {
     std::lock_guard lock(mutex_);
     closing_ = true;
-    outgoing_.clear();
   }
   {
     // A sender writing directly holds the write lock: the socket closes after it is done.
     std::lock_guard write_lock(write_mutex_);
     fd_.reset();
   }
-  set_state(state::down);
+  // Before the state is down, so that a connect waiting on this connection sees the successor
+  // the handler may give it (its queued frames move there).
   handler_->on_down(*this, why.empty() ? std::string("connection closed") : why);
+  {
+    std::lock_guard lock(mutex_);
+    outgoing_.clear();
+  }
+  set_state(state::down);
   finished_.store(true, std::memory_order_release);
 }
 
@@ -172,11 +217,13 @@ void connection::io_loop() {
   std::string why;
   for (;;) {
     bool pending = false;
+    bool retiring = false;
     {
       std::lock_guard write_lock(write_mutex_);
       {
         std::lock_guard lock(mutex_);
         if (closing_) return;
+        retiring = retiring_;
         if (!outgoing_.empty()) {
           if (written_ == writing_.size()) {
             writing_.clear();
@@ -189,7 +236,13 @@ void connection::io_loop() {
         }
       }
       const auto last_write = steady::time_point(steady::duration(last_write_ns_.load()));
-      if (written_ == writing_.size() && steady::now() - last_write >= timing_.tick) {
+      if (retiring && !write_shut_ && written_ == writing_.size()) {
+        // Retired: everything written, so the peer reads it all before the end of the stream.
+        (void)::shutdown(fd_.get(), SHUT_WR);
+        write_shut_ = true;
+      }
+      if (!write_shut_ && written_ == writing_.size() &&
+          steady::now() - last_write >= timing_.tick) {
         writing_.assign(4, '\0');  // a tick: an empty frame
         written_ = 0;
       }
@@ -216,7 +269,8 @@ void connection::io_loop() {
     std::array<pollfd, 2> fds{pollfd{fd_.get(), POLLIN, 0}, pollfd{wake_fd_.get(), POLLIN, 0}};
     if (pending) fds[0].events |= POLLOUT;
     const auto last_write = steady::time_point(steady::duration(last_write_ns_.load()));
-    auto next_tick = last_write + timing_.tick - now;
+    // No ticks once the write side is shut (a retired connection only waits for the peer's end).
+    auto next_tick = write_shut_ ? steady::duration(peer_timeout) : last_write + timing_.tick - now;
     auto next_dead = last_read + peer_timeout - now;
     auto wait =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::min(next_tick, next_dead));
@@ -233,6 +287,7 @@ void connection::io_loop() {
     }
     if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
       if (!read_frames(why)) {
+        if (retiring) why = "replaced by another connection to " + peer_;
         close(why);
         continue;
       }

@@ -8,6 +8,11 @@
 // tries), and leaves what the socket does not take to the I/O thread, which it wakes through an
 // eventfd. So a slow or dead peer never blocks a scheduler thread (the buffer grows instead:
 // there is no backpressure), and an idle connection costs no thread hop per message.
+//
+// Simultaneous connects (see node_core.cpp): a connection that loses to another one to the same
+// peer gets a successor. Frames queued on it move to the successor, later sends go there, and
+// the loser closes gracefully (retire: its written frames are flushed, then its write side is
+// shut and it reads until the peer closes) or, when it is the peer's to close, just reads.
 #pragma once
 
 #include <atomic>
@@ -65,7 +70,8 @@ class connection : public std::enable_shared_from_this<connection> {
   /// Starts the I/O thread. Call once.
   void start();
   /// Queues one frame (the length prefix is added). Any thread. Returns false if the connection
-  /// is down (the frame is dropped). Frames queued while connecting go out once it is up.
+  /// is down (the frame is dropped). Frames queued while connecting go out once it is up. On a
+  /// connection that has a successor, the frame goes to the successor.
   bool send(std::string_view frame);
   /// Queues a frame built in place by `fill` appending to the buffer (under the queue lock:
   /// keep it short). Returns false if the connection is down.
@@ -74,8 +80,34 @@ class connection : public std::enable_shared_from_this<connection> {
   void close(const std::string& why);
   /// Waits for the I/O thread to end. Not from the I/O thread itself.
   void join();
-  /// Waits until the connection is up or down, or `deadline`. Returns the state then.
+  /// Waits until the connection is up or down, has a successor, or `deadline`. Returns the
+  /// state then.
   state wait_settled(std::chrono::steady_clock::time_point deadline);
+  /// Another connection to the same peer replaces this one: frames queued here move to the front
+  /// of `successor`'s queue, later sends go there, and this connection closes gracefully (once
+  /// up, if still connecting: what was written is flushed, the write side shut, and it reads
+  /// until the peer closes). Any thread.
+  void retire(const std::shared_ptr<connection>& successor);
+  /// Like retire, for a connection that is closing or down: only moves the queued frames and
+  /// forwards later sends. Any thread (the handler calls it from on_down).
+  void hand_over(const std::shared_ptr<connection>& successor);
+  /// The connection that replaced this one, or null.
+  [[nodiscard]] std::shared_ptr<connection> successor() {
+    std::lock_guard lock(mutex_);
+    return successor_;
+  }
+  /// Whether retire or hand_over was called.
+  [[nodiscard]] bool superseded() {
+    std::lock_guard lock(mutex_);
+    return successor_ != nullptr;
+  }
+  /// Whether close was asked (or the connection ended).
+  [[nodiscard]] bool closing() {
+    std::lock_guard lock(mutex_);
+    return closing_;
+  }
+  /// Whether this node made the connection (false: accepted).
+  [[nodiscard]] bool outgoing() const noexcept { return outgoing_conn_; }
 
   [[nodiscard]] const std::string& peer() const noexcept { return peer_; }
   [[nodiscard]] state current() const noexcept { return state_.load(std::memory_order_acquire); }
@@ -111,6 +143,10 @@ class connection : public std::enable_shared_from_this<connection> {
   bool read_frames(std::string& why);
   void wake() noexcept;
   void set_state(state s);
+  /// Moves the queued frames to `successor` and sets it (under mutex_, held by the caller).
+  void pass_queue(std::unique_lock<std::mutex>& lock, const std::shared_ptr<connection>& successor);
+  /// Puts `frames` (with their length prefixes) ahead of the queued ones.
+  void prepend(const std::string& frames);
 
   std::string peer_;
   connection_handler* handler_;
@@ -123,12 +159,16 @@ class connection : public std::enable_shared_from_this<connection> {
   std::atomic<state> state_{state::connecting};
   std::atomic<bool> finished_{false};
   std::atomic<bool> peeper_{false};
+  bool outgoing_conn_ = true;
 
   std::mutex mutex_;
   std::condition_variable settled_;
   std::string outgoing_;  // frames queued by other threads, with their length prefixes
   bool closing_ = false;
   std::string close_why_;
+  std::shared_ptr<connection> successor_;  // set by retire / hand_over
+  bool retiring_ = false;                  // shut the write side once flushed
+  bool write_shut_ = false;                // (I/O thread only)
   int failure_ = -1;
   std::string failure_text_;
 

@@ -1,6 +1,7 @@
 // A node's start and stop, its listener, and its connections (see node_core.hpp).
 #include "dist/node_core.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <random>
@@ -20,6 +21,10 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 using peeper::detail::logger;
+
+// How long a failed handshake with a node whose name is greater waits for that node's own
+// connection (a simultaneous connect answered with nok, see dial).
+constexpr std::chrono::milliseconds simultaneous_grace{2000};
 
 std::mutex g_nodes_mutex;
 std::unordered_map<const runtime*, std::weak_ptr<node_core>>& nodes_by_runtime() {
@@ -138,11 +143,14 @@ void node_core::stop() {
     std::lock_guard lock(conns_mutex_);
     all = all_conns_;
   }
+  conns_cv_.notify_all();
   for (auto& c : all) c->close("node " + name_ + " stopped");
   for (auto& c : all) c->join();
   {
     std::lock_guard lock(conns_mutex_);
     conns_.clear();
+    others_.clear();
+    retired_.clear();
     all_conns_.clear();
   }
   epmd_fd_.reset();  // unpublishes
@@ -183,8 +191,8 @@ void node_core::accept_loop() {
     }
     if (fd < 0) {
       logger().warn(
-          "node {}: refused an incoming connection: handshake failed (wrong cookie, "
-          "or not a distribution peer)",
+          "node {}: refused an incoming connection: handshake failed (wrong cookie, not a "
+          "distribution peer, or a peer that gave up a simultaneous connect)",
           name_);
       continue;
     }
@@ -194,16 +202,49 @@ void node_core::accept_loop() {
     {
       std::lock_guard lock(conns_mutex_);
       reap_finished();
-      auto it = conns_.find(peer_name);
-      if (it != conns_.end() && it->second->current() != connection::state::down) {
-        logger().warn("node {}: a second connection from {} refused (one is up)", name_, peer_name);
-        continue;  // closes fd
-      }
-      conns_[peer_name] = c;
+      if (!adopt_accepted(c)) continue;  // closes fd
       all_conns_.push_back(c);
     }
+    conns_cv_.notify_all();
     c->start();
   }
+}
+
+bool node_core::adopt_accepted(const std::shared_ptr<connection>& c) {
+  const std::string& peer = c->peer();
+  auto it = conns_.find(peer);
+  if (it == conns_.end() || it->second->current() == connection::state::down ||
+      it->second->closing()) {
+    conns_[peer] = c;
+    return true;
+  }
+  std::shared_ptr<connection>& existing = it->second;
+  auto& others = others_[peer];
+  const bool partner_open = std::any_of(others.begin(), others.end(), [](const auto& o) {
+    return o->current() != connection::state::down && !o->closing();
+  });
+  if (!existing->outgoing() || partner_open) {
+    logger().warn("node {}: a second connection from {} refused (one is up)", name_, peer);
+    if (others.empty()) others_.erase(peer);
+    return false;
+  }
+  // A simultaneous connect: this node's connection to `peer` is being made (or just came up) and
+  // `peer` made one to this node. As in OTP, the one made by the node whose name is greater wins;
+  // `peer` decides alike, so both keep the same one without a word. The loser's queued frames
+  // move to the winner; the loser is closed by the node that made it, gracefully (the other
+  // node reads it to its end).
+  if (peer > name_) {
+    logger().info("node {}: simultaneous connect with {}: keeping the connection {} made", name_,
+                  peer, peer);
+    existing->retire(c);
+    others.push_back(existing);
+    existing = c;
+  } else {
+    logger().info("node {}: simultaneous connect with {}: keeping the connection {} made", name_,
+                  peer, name_);
+    others.push_back(c);  // read until `peer` closes it
+  }
+  return true;
 }
 
 void node_core::reap_finished() {
@@ -241,13 +282,17 @@ void node_core::connect(const std::string& node) {
     throw node_error(node_errc::stopped, "node " + name_ + " is stopped");
   }
   const auto deadline = steady::now() + opts_.connect_timeout + std::chrono::seconds(1);
-  switch (c->wait_settled(deadline)) {
-    case connection::state::up:
-      return;
-    case connection::state::connecting:
+  for (;;) {
+    const auto st = c->wait_settled(deadline);
+    if (auto next = c->successor()) {  // replaced (simultaneous connect): wait for the winner
+      c = std::move(next);
+      continue;
+    }
+    if (st == connection::state::up) return;
+    if (st == connection::state::connecting) {
       throw node_error(node_errc::timeout, "connecting to " + node);
-    case connection::state::down:
-      break;
+    }
+    break;
   }
   const int code = c->failure();
   throw node_error(code >= 0 ? static_cast<node_errc>(code) : node_errc::connect_refused,
@@ -255,15 +300,31 @@ void node_core::connect(const std::string& node) {
 }
 
 bool node_core::disconnect(const std::string& node) {
-  std::shared_ptr<connection> c;
+  std::vector<std::shared_ptr<connection>> all;
   {
     std::lock_guard lock(conns_mutex_);
     auto it = conns_.find(node);
     if (it == conns_.end()) return false;
-    c = it->second;
+    if (auto o = others_.find(node); o != others_.end()) all = o->second;
+    all.push_back(it->second);  // closed last: the others are not promoted
   }
-  c->close("disconnected by " + name_);
+  for (auto& c : all) c->close("disconnected by " + name_);
   return true;
+}
+
+std::size_t node_core::connection_count(const std::string& node) const {
+  std::lock_guard lock(conns_mutex_);
+  std::size_t n = 0;
+  if (auto it = conns_.find(node);
+      it != conns_.end() && it->second->current() != connection::state::down) {
+    ++n;
+  }
+  if (auto it = others_.find(node); it != others_.end()) {
+    n += static_cast<std::size_t>(
+        std::count_if(it->second.begin(), it->second.end(),
+                      [](const auto& c) { return c->current() != connection::state::down; }));
+  }
+  return n;
 }
 
 std::vector<std::string> node_core::nodes() const {
@@ -303,6 +364,17 @@ fd_guard node_core::dial(connection& c, std::string& error) {
                 c.peer() + " refused the connection on port " + std::to_string(look.port));
   }
   if (fd == ERL_TIMEOUT) return fail(node_errc::timeout, "handshake with " + c.peer());
+  if (fd < 0 && c.peer() > name_) {
+    // An Erlang node whose name is greater answers a simultaneous connect with `nok` (which ei
+    // reports as any failed handshake): its own connection to this node is being made and
+    // replaces this one (adopt_accepted). Wait a moment for it before calling it a failure.
+    std::unique_lock lock(conns_mutex_);
+    conns_cv_.wait_until(lock, steady::now() + std::min(opts_.connect_timeout, simultaneous_grace),
+                         [&] { return stopped_.load() || c.superseded(); });
+  }
+  if (fd < 0 && c.superseded()) {
+    return fail(node_errc::auth_failed, "replaced by the connection " + c.peer() + " made");
+  }
   if (fd < 0) {
     logger().warn("node {}: handshake with {} failed (wrong cookie?)", name_, c.peer());
     return fail(node_errc::auth_failed,
@@ -312,6 +384,7 @@ fd_guard node_core::dial(connection& c, std::string& error) {
 }
 
 void node_core::on_up(connection& c) {
+  if (c.superseded()) return;  // lost a simultaneous connect: closes at once
   logger().info("node {}: connected to {}", name_, c.peer());
   // Tell a Peeper peer we are one (an Erlang node drops sends to an unregistered name):
   // {peeper_hello, Node, TickMs}.
@@ -334,16 +407,69 @@ void node_core::on_up(connection& c) {
   }
 }
 
+void node_core::repoint(const connection& from, const std::shared_ptr<connection>& to) {
+  {
+    std::lock_guard lock(pids_mutex_);
+    for (auto& [id, e] : proxies_) {
+      if (e.conn.lock().get() == &from) e.conn = to;
+    }
+  }
+  std::lock_guard lock(calls_mutex_);
+  for (auto& [id, pc] : calls_) {
+    if (pc.conn_id == from.id()) pc.conn_id = to->id();
+  }
+}
+
 void node_core::on_frame(connection& c, std::string_view frame) {
   control ctl = parse_frame(frame);
   dispatch(c, ctl);
 }
 
 void node_core::on_down(connection& c, const std::string& why) {
+  // One of two connections of a simultaneous connect: the other one takes over its stand-ins,
+  // calls and queued frames, and the peer stays connected.
+  std::shared_ptr<connection> target;
   {
     std::lock_guard lock(conns_mutex_);
+    bool partner = false;
+    auto o = others_.find(c.peer());
+    if (o != others_.end()) {
+      partner = std::erase_if(o->second, [&](const auto& x) { return x.get() == &c; }) > 0;
+    }
     auto it = conns_.find(c.peer());
-    if (it != conns_.end() && it->second.get() == &c) conns_.erase(it);
+    if (it != conns_.end() && it->second.get() == &c) {
+      if (o != others_.end()) {
+        for (auto x = o->second.begin(); x != o->second.end(); ++x) {
+          if (!(*x)->superseded() && !(*x)->closing() &&
+              (*x)->current() != connection::state::down) {
+            target = *x;
+            o->second.erase(x);
+            break;
+          }
+        }
+      }
+      if (target) {
+        it->second = target;
+      } else {
+        conns_.erase(it);
+      }
+    } else if (partner && it != conns_.end() && !it->second->closing() &&
+               it->second->current() != connection::state::down) {
+      target = it->second;
+    }
+    if (o != others_.end() && o->second.empty()) others_.erase(o);
+    if (target) {
+      retired_[c.peer()].push_back(c.shared_from_this());
+    } else if (!conns_.contains(c.peer())) {
+      retired_.erase(c.peer());
+    }
+  }
+  if (target) {
+    c.hand_over(target);
+    repoint(c, target);
+    logger().info("node {}: one of two connections to {} closed ({}); the other one goes on", name_,
+                  c.peer(), why);
+    return;
   }
   if (!stopped_.load()) logger().warn("node {}: connection to {} down: {}", name_, c.peer(), why);
   // Calls waiting on this connection: node down.
@@ -391,3 +517,11 @@ void node_core::on_down(connection& c, const std::string& why) {
 }
 
 }  // namespace peeper::dist::detail
+
+namespace peeper::dist {
+
+std::size_t node::connection_count(const std::string& node_name) const {
+  return core_->connection_count(node_name);
+}
+
+}  // namespace peeper::dist

@@ -57,6 +57,8 @@ class node_core final : public pid_context,
   void connect(const std::string& node);
   bool disconnect(const std::string& node);
   [[nodiscard]] std::vector<std::string> nodes() const;
+  /// See node::connection_count.
+  [[nodiscard]] std::size_t connection_count(const std::string& node) const;
 
   fd_guard dial(connection& c, std::string& error) override;
   void on_up(connection& c) override;
@@ -107,6 +109,11 @@ class node_core final : public pid_context,
  private:
   void accept_loop();
   void reap_finished();
+  /// Registers accepted connection `c` (under conns_mutex_): false if it is refused.
+  bool adopt_accepted(const std::shared_ptr<connection>& c);
+  /// Stand-ins and pending calls of connection `from` now belong to `to`.
+  void repoint(const connection& from, const std::shared_ptr<connection>& to);
+  void greet(connection& c);
   void dispatch(connection& c, const control& ctl);
   void deliver_message(connection& c, const control& ctl, const pid& to, const std::string& name);
   void handle_reply(std::string_view message);
@@ -141,8 +148,16 @@ class node_core final : public pid_context,
   std::thread acceptor_;
   std::atomic<bool> stopped_{false};
 
+  // Connections per peer node. conns_: the one in use (sends go there). others_: a second one
+  // from a simultaneous connect, still open: our losing one closing gracefully (retired), or the
+  // peer's losing one that the peer closes, or the peer's that is kept until ours is up (promoted
+  // if ours fails). retired_: closed losers kept alive while their peer is connected, so that
+  // what still holds them (stand-ins, remote callers) reaches the winner through them.
   mutable std::mutex conns_mutex_;
+  std::condition_variable conns_cv_;  // notified when a connection is registered
   std::unordered_map<std::string, std::shared_ptr<connection>> conns_;
+  std::unordered_map<std::string, std::vector<std::shared_ptr<connection>>> others_;
+  std::unordered_map<std::string, std::vector<std::shared_ptr<connection>>> retired_;
   std::vector<std::shared_ptr<connection>> all_conns_;  // joined at stop
 
   struct proxy_entry {

@@ -108,15 +108,21 @@ class node {
   [[nodiscard]] std::uint16_t port() const noexcept;
 
   /// Connects to `node_name` unless connected, and waits until the connection is up. Blocks
-  /// (use from outside the scheduler, or accept that sends connect on demand). Throws
-  /// node_error: bad_name, epmd_unreachable, unknown_node, connect_refused, auth_failed,
-  /// timeout, stopped.
+  /// (use from outside the scheduler, or accept that sends connect on demand). When `node_name`
+  /// connects to this node at the same moment, both nodes keep the connection made by the node
+  /// whose name is greater (as OTP does) and this call returns once that one is up. Returns
+  /// nothing. Throws node_error: bad_name, epmd_unreachable, unknown_node, connect_refused,
+  /// auth_failed, timeout, stopped.
   void connect(const std::string& node_name);
   /// Closes the connection to `node_name`, if any: its remote pids get noconnection. Returns
   /// false if there was none.
   bool disconnect(const std::string& node_name);
   /// The nodes connected now.
   [[nodiscard]] std::vector<std::string> nodes() const;
+  /// How many connections to `node_name` are open now (being made, up, or closing after a
+  /// simultaneous connect): 1 when connected, 0 when not; 2 only for the moment a simultaneous
+  /// connect is being settled. Throws nothing.
+  [[nodiscard]] std::size_t connection_count(const std::string& node_name) const;
   /// True if `p` stands for a process of another node.
   [[nodiscard]] bool is_remote(const pid& p) const;
 
