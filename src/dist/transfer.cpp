@@ -406,9 +406,9 @@ pid transfer(node& n, const name& name, const pid& source, const remote_target& 
     throw remote_transfer_error(remote_transfer_errc::not_transferable,
                                 name.to_string() + ": only locally named instances move");
   }
-  std::shared_ptr<detail::core_base> old_core = peeper::detail::find_instance(rt, name);
-  while (old_core && old_core->successor()) old_core = old_core->successor();
-  if (!old_core || old_core->closed()) {
+  std::shared_ptr<detail::core_base> old_core =
+      peeper::detail::latest_core(peeper::detail::find_instance(rt, name));
+  if (!old_core) {
     throw transfer_error(transfer_errc::name_not_found, name.to_string());
   }
   if (!is_alive(source)) throw transfer_error(transfer_errc::source_not_found, source.to_string());

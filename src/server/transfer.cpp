@@ -51,10 +51,8 @@ dynamic_supervisor::child child_on(const std::shared_ptr<detail::core_base>& cor
 }  // namespace
 
 pid transfer(runtime& rt, const name& n, const pid& source, const pid& target) {
-  std::shared_ptr<detail::core_base> old_core = detail::find_instance(rt, n);
-  while (old_core && old_core->successor()) old_core = old_core->successor();
-  if (!old_core || old_core->closed())
-    throw transfer_error(transfer_errc::name_not_found, n.to_string());
+  std::shared_ptr<detail::core_base> old_core = detail::latest_core(detail::find_instance(rt, n));
+  if (!old_core) throw transfer_error(transfer_errc::name_not_found, n.to_string());
   if (!is_alive(source)) throw transfer_error(transfer_errc::source_not_found, source.to_string());
   if (!is_alive(target)) throw transfer_error(transfer_errc::target_not_found, target.to_string());
   pid old_sup = old_core->supervisor();

@@ -39,15 +39,10 @@ class instance {
   /// The instance's core, or null if it is gone or unknown. Throws
   /// bad_argument if the name belongs to an instance of another state type.
   [[nodiscard]] std::shared_ptr<core_type> core() const {
-    std::shared_ptr<detail::core_base> c = name_
-                                               ? detail::find_instance(*rt_, *name_)
-                                               : std::static_pointer_cast<detail::core_base>(core_);
-    while (c) {  // follow transfers
-      auto next = c->successor();
-      if (!next) break;
-      c = std::move(next);
-    }
-    if (!c || c->closed()) return nullptr;
+    std::shared_ptr<detail::core_base> c =
+        detail::latest_core(name_ ? detail::find_instance(*rt_, *name_)
+                                  : std::static_pointer_cast<detail::core_base>(core_));
+    if (!c) return nullptr;
     if (c->state_type() != detail::type_id<state_type>()) {
       throw bad_argument("instance " + to_string() + " has another state type");
     }

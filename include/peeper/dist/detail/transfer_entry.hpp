@@ -289,18 +289,11 @@ class tables_codec {
   }
 };
 
-/// The core an instance's supervisor stands for, after the transfers it went through.
-inline std::shared_ptr<core_base> current_core(const pid& sup) {
-  auto c = peeper::detail::find_instance(sup);
-  while (c && c->successor()) c = c->successor();
-  return c;
-}
-
 /// On the target node: a transferred instance's inbox hands what arrives for its name (or pid)
 /// to its current worker through the instance's core, wherever restarts have moved it.
 struct to_instance_core {
   static bool deliver(const pid& server, envelope_ptr& e) {
-    auto core = current_core(server);
+    auto core = peeper::detail::latest_core(peeper::detail::find_instance(server));
     return core && core->worker_route().deliver(e);
   }
 };

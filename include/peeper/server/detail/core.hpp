@@ -261,6 +261,24 @@ class core_base {
   type_id_t server_type_ = nullptr;  // likewise
 };
 
+/// The core `c` stands for after the transfers it went through (`c` itself if none), or null
+/// if that one is closed (the instance is gone) or `c` is null. A transfer names the successor
+/// before it closes the old core, so a core seen closed is checked once more for one.
+inline std::shared_ptr<core_base> latest_core(std::shared_ptr<core_base> c) {
+  while (c) {
+    if (auto next = c->successor()) {
+      c = std::move(next);
+    } else if (!c->closed()) {
+      return c;
+    } else if (auto late = c->successor()) {
+      c = std::move(late);
+    } else {
+      return nullptr;
+    }
+  }
+  return nullptr;
+}
+
 /// A user type may commit big states cheaply by defining
 ///   void commit(State& saved, State& live)
 /// which must leave `saved` equal to `live` (e.g. copying only what changed).
