@@ -1,18 +1,22 @@
 // Cluster-wide names between C++ nodes: visible on every node, one winner when two nodes
 // register a name at once (and when two clusters that each have it join), unregistered when
 // the process dies or its node disconnects, learnt by nodes that connect later, and looked up
-// from peers by whereis_global.
+// from peers by whereis_global; register_global inside a process throws (async_register_global
+// suspends the process instead, without holding its scheduler thread).
 #include <array>
+#include <csignal>
 #include <future>
 #include <sstream>
 #include <string>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <peeper/dist/codec.hpp>
 #include <peeper/dist/node.hpp>
 #include <peeper/dist/remote.hpp>
+#include <peeper/gen_server/call_error.hpp>
 #include <peeper/runtime/process.hpp>
 
 #include "dist_test_support.hpp"
@@ -211,6 +215,103 @@ TEST_F(dist_global, remote_pids_print_as_erlang_does) {
   std::ostringstream os;
   os << remote;
   EXPECT_EQ(os.str(), text);
+}
+
+TEST_F(dist_global, inside_a_process_register_global_throws_and_async_register_global_works) {
+  peeper::runtime rt1({.threads = 2});
+  peeper::runtime rt2({.threads = 2});
+  auto n1 = start(rt1, "cpp1");
+  auto n2 = start(rt2, "cpp2");
+  n1.connect("cpp2@127.0.0.1");
+  ASSERT_TRUE(n2.register_global("warm", sleeper(rt2)));  // cpp2's hello has reached cpp1
+  ASSERT_TRUE(eventually([&] { return static_cast<bool>(n1.whereis_global("warm", 0ms)); }));
+  const peeper::pid mine = sleeper(rt1);
+  const peeper::pid other = sleeper(rt1);
+  std::promise<std::string> out;
+  auto result = out.get_future();
+  (void)peeper::spawn(rt1, [&]() -> peeper::task<> {
+    std::string r;
+    try {
+      (void)n1.register_global("blocked", mine);
+      r += "returned;";
+    } catch (const peeper::call_error& e) {
+      r += e.code() == peeper::call_errc::would_block ? "would_block;" : "other error;";
+    }
+    auto first = n1.async_register_global("svc", mine);
+    const bool ok1 = co_await first;
+    auto again = n1.async_register_global("svc", mine);
+    const bool ok2 = co_await again;
+    auto taken = n1.async_register_global("svc", other);
+    const bool ok3 = co_await taken;
+    auto remote_taken = n1.async_register_global("warm", other);
+    const bool ok4 = co_await remote_taken;
+    r += std::to_string(ok1) + std::to_string(ok2) + std::to_string(ok3) + std::to_string(ok4);
+    out.set_value(r);
+  });
+  ASSERT_EQ(result.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(result.get(), "would_block;1100");
+  EXPECT_FALSE(n1.whereis_global("blocked", 0ms)) << "the blocking call registered nothing";
+  EXPECT_EQ(n1.whereis_global("svc", 0ms), mine);
+  ASSERT_TRUE(eventually([&] { return static_cast<bool>(n2.whereis_global("svc", 0ms)); }));
+  EXPECT_TRUE(n2.is_remote(n2.whereis_global("svc", 0ms)));
+}
+
+// The peer (a forked copy of this program) is stopped (SIGSTOP) so that it never answers: the
+// registration waits connect_timeout for it, while the only scheduler thread of the runtime
+// keeps running other processes.
+TEST_F(dist_global, async_register_global_does_not_hold_the_scheduler_thread) {
+  const std::uint16_t epmd_port = epmd_.port();
+  auto peer = dist_test::child::fork_body([epmd_port](int out) -> int {
+    peeper::runtime rt({.threads = 1});
+    auto n = dist::node::start(rt, {.name = "peer@127.0.0.1",
+                                    .cookie = "secret",
+                                    .epmd_port = epmd_port,
+                                    .tick_time = 1000ms});
+    const std::string ready = "ready\n";
+    (void)::write(out, ready.data(), ready.size());
+    // Once cpp1 connected, a name announced to it (after the hello, on the same connection).
+    if (!eventually([&] { return !n.nodes().empty(); })) return 1;
+    (void)n.register_global("peerwarm", sleeper(rt));
+    for (;;) ::pause();
+  });
+  peeper::runtime rt({.threads = 1});
+  auto n = dist::node::start(rt, {.name = "cpp1@127.0.0.1",
+                                  .cookie = "secret",
+                                  .epmd_port = epmd_.port(),
+                                  .tick_time = 1000ms,  // the stopped peer stays connected
+                                  .connect_timeout = 1500ms});
+  ASSERT_TRUE(peer.wait_for("ready", steady::now() + 20s)) << peer.seen();
+  n.connect("peer@127.0.0.1");
+  // Its announcement came after its hello: cpp1 knows it is a Peeper node and will wait for it.
+  ASSERT_TRUE(eventually([&] { return static_cast<bool>(n.whereis_global("peerwarm", 0ms)); }));
+  ASSERT_EQ(::kill(peer.id(), SIGSTOP), 0);
+  std::atomic<bool> registered{false};
+  std::promise<bool> result;
+  auto done = result.get_future();
+  const peeper::pid p = sleeper(rt);
+  const auto t0 = steady::now();
+  (void)peeper::spawn(rt, [&]() -> peeper::task<> {
+    auto op = n.async_register_global("slow", p);
+    const bool ok = co_await op;
+    registered = true;
+    result.set_value(ok);
+  });
+  // Meanwhile another process of the same one-thread runtime answers.
+  std::promise<bool> echoed;
+  auto echo_done = echoed.get_future();
+  const peeper::pid echo = peeper::spawn(rt, [&]() -> peeper::task<> {
+    auto next = peeper::receive<int>(10s);
+    auto v = co_await next;
+    echoed.set_value(v.has_value() && !registered.load());
+  });
+  (void)peeper::send(echo, 1);
+  ASSERT_EQ(echo_done.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(echo_done.get()) << "the other process ran only after the registration";
+  ASSERT_EQ(done.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(done.get()) << "no node refused: the name holds after connect_timeout";
+  EXPECT_GE(steady::now() - t0, 1400ms) << "it did wait for the stopped peer";
+  EXPECT_EQ(n.whereis_global("slow", 0ms), p);
+  peer.kill();
 }
 
 struct ping {

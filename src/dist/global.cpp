@@ -15,6 +15,7 @@
 
 #include "dist/node_core.hpp"
 #include "peeper/dist/codec.hpp"
+#include "peeper/gen_server/call_error.hpp"
 #include "peeper/runtime/log.hpp"
 #include "peeper/runtime/process.hpp"
 
@@ -75,8 +76,9 @@ void node_core::announce_global(connection& c, const std::string& id, const pid&
   (void)c.send(frame_of(router(), w));
 }
 
-bool node_core::register_global(const std::string& id, const pid& p) {
-  if (!p || !is_alive(p) || node_name_of(p) != name_) return false;
+node_core::register_start node_core::begin_register(const std::string& id, const pid& p,
+                                                    const pid& waiter) {
+  if (!p || !is_alive(p) || node_name_of(p) != name_) return {.done = true};
   const std::uint64_t req = next_ref_.fetch_add(1);
   // Announced to every connection (one whose hello has not arrived yet may be a Peeper node;
   // Erlang drops messages to the unregistered "$peeper"), acknowledged by Peeper nodes.
@@ -84,25 +86,30 @@ bool node_core::register_global(const std::string& id, const pid& p) {
   auto peers = up_peers(answers);
   {
     std::lock_guard lock(global_mutex_);
-    if (const pid known = known_global(id)) return known == p;
+    if (const pid known = known_global(id)) return {.done = true, .result = known == p};
     local_globals_.insert_or_assign(id, p);
-    global_requests_[req].waiting = answers;
+    auto& r = global_requests_[req];
+    r.waiting = answers;
+    r.waiter = waiter;
   }
   for (auto& c : peers) announce_global(*c, id, p, req);
-  bool refused = false;
+  if (answers == 0) return {.done = true, .result = finish_register(id, p, req)};
+  return {.req = req};
+}
+
+bool node_core::finish_register(const std::string& id, const pid& p, std::uint64_t req) {
   bool held = false;
   {
-    std::unique_lock lock(global_mutex_);
-    global_cv_.wait_until(lock, std::chrono::steady_clock::now() + opts_.connect_timeout, [&] {
-      const auto& r = global_requests_[req];
-      return r.waiting == 0 || r.refused;
-    });
-    refused = global_requests_[req].refused;
-    global_requests_.erase(req);
+    std::lock_guard lock(global_mutex_);
+    bool refused = false;
+    if (auto r = global_requests_.find(req); r != global_requests_.end()) {
+      refused = r->second.refused;
+      global_requests_.erase(r);
+    }
     auto it = local_globals_.find(id);
     held = it != local_globals_.end() && it->second == p;
-    if (refused || !held) {
-      if (held) local_globals_.erase(it);
+    if (refused && held) {
+      local_globals_.erase(it);
       held = false;
     }
   }
@@ -119,6 +126,43 @@ bool node_core::register_global(const std::string& id, const pid& p) {
     if (auto n = weak.lock()) n->global_died(id, p);
   });
   return true;
+}
+
+bool node_core::register_global(const std::string& id, const pid& p) {
+  if (peeper::detail::current() != nullptr) {
+    throw call_error(call_errc::would_block, exit_reason::normal(),
+                     "register_global blocks its thread (inside a process use co_await "
+                     "async_register_global)");
+  }
+  const register_start start = begin_register(id, p, {});
+  if (start.done) return start.result;
+  {
+    std::unique_lock lock(global_mutex_);
+    global_cv_.wait_until(lock, std::chrono::steady_clock::now() + opts_.connect_timeout, [&] {
+      const auto& r = global_requests_[start.req];
+      return r.waiting == 0 || r.refused;
+    });
+  }
+  return finish_register(id, p, start.req);
+}
+
+peeper::task<bool> node_core::register_global_async(std::shared_ptr<node_core> self, std::string id,
+                                                    pid p) {
+  auto& me = peeper::detail::current_or_throw("async_register_global");
+  const register_start start = self->begin_register(id, p, me.self());
+  if (start.done) co_return start.result;
+  // Suspends the process until the answers are in (answer_global sends global_answered) or
+  // connect_timeout; answers of an earlier request that timed out are skipped.
+  const auto deadline = std::chrono::steady_clock::now() + self->opts_.connect_timeout;
+  for (;;) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) break;
+    auto next = peeper::receive<global_answered>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(left));
+    const auto got = co_await next;
+    if (!got || got->req == start.req) break;
+  }
+  co_return self->finish_register(id, p, start.req);
 }
 
 void node_core::global_died(const std::string& id, const pid& p) {
@@ -173,14 +217,22 @@ pid node_core::whereis_global(const std::string& id, std::chrono::milliseconds t
 }
 
 void node_core::answer_global(std::uint64_t req, bool ok, const pid& found) {
-  std::lock_guard lock(global_mutex_);
-  auto it = global_requests_.find(req);
-  if (it == global_requests_.end()) return;  // late: the request timed out
-  auto& r = it->second;
-  if (r.waiting > 0) --r.waiting;
-  if (!ok) r.refused = true;
-  if (found && !r.found) r.found = found;
-  global_cv_.notify_all();
+  pid waiter;
+  {
+    std::lock_guard lock(global_mutex_);
+    auto it = global_requests_.find(req);
+    if (it == global_requests_.end()) return;  // late: the request timed out
+    auto& r = it->second;
+    const bool settled = r.waiting == 0 || r.refused;
+    if (r.waiting > 0) --r.waiting;
+    if (!ok) r.refused = true;
+    if (found && !r.found) r.found = found;
+    if (!settled && (r.waiting == 0 || r.refused)) waiter = r.waiter;
+    global_cv_.notify_all();
+  }
+  // Once per request. (If the waiter's receive timed out at this very moment, the message stays
+  // in its mailbox, where its next async_register_global skips it.)
+  if (waiter) (void)peeper::send(waiter, global_answered{req});
 }
 
 bool node_core::handle_global(connection& c, std::size_t arity, term_reader& r) {
@@ -262,3 +314,11 @@ bool node_core::handle_global(connection& c, std::size_t arity, term_reader& r) 
 }
 
 }  // namespace peeper::dist::detail
+
+namespace peeper::dist {
+
+peeper::task<bool> node::async_register_global(std::string id, pid p) {
+  return detail::node_core::register_global_async(core_, std::move(id), std::move(p));
+}
+
+}  // namespace peeper::dist

@@ -93,8 +93,11 @@ class node_core final : public pid_context,
 
   // ---- global names (global.cpp) ----------------------------------------------------
   /// See node::register_global. Blocks until the connected Peeper nodes agree (or
-  /// connect_timeout).
+  /// connect_timeout). Throws call_error(would_block) inside a process.
   bool register_global(const std::string& id, const pid& p);
+  /// See node::async_register_global: the same, suspending the calling process instead.
+  static peeper::task<bool> register_global_async(std::shared_ptr<node_core> self, std::string id,
+                                                  pid p);
   /// See node::whereis_global.
   pid whereis_global(const std::string& id, std::chrono::milliseconds timeout);
   /// A `peeper_global...` or `peeper_whereis...` message of arity `arity` whose tag `r` is at:
@@ -121,6 +124,18 @@ class node_core final : public pid_context,
   void handle_peeper(connection& c, std::string_view message);
   void remote_signal(connection& c, const control& ctl);
   void announce_global(connection& c, const std::string& id, const pid& p, std::uint64_t req);
+  /// The first half of a registration: checks, records `id` here and announces it. `done`:
+  /// settled at once (`result`); else the answers of request `req` are awaited (`waiter`, if
+  /// any, is sent a global_answered once they are all in or one refused), then finish_register.
+  struct register_start {
+    bool done = false;
+    bool result = false;
+    std::uint64_t req = 0;
+  };
+  register_start begin_register(const std::string& id, const pid& p, const pid& waiter);
+  /// The second half: the registration holds unless a node refused it (or a conflict took it
+  /// meanwhile); returns whether it holds.
+  bool finish_register(const std::string& id, const pid& p, std::uint64_t req);
   void global_died(const std::string& id, const pid& p);
   void answer_global(std::uint64_t req, bool ok, const pid& found);
   /// The live registration of `id` known here (under global_mutex_), or the null pid.
@@ -192,9 +207,15 @@ class node_core final : public pid_context,
     std::size_t waiting = 0;  // answers still expected
     bool refused = false;     // a node refused a registration
     pid found;                // a whereis answer
+    pid waiter;               // a process in async_register_global, told when settled
   };
   std::condition_variable global_cv_;
   std::unordered_map<std::uint64_t, global_request> global_requests_;
+};
+
+/// Sent to a process waiting in async_register_global: the answers to request `req` are in.
+struct global_answered {
+  std::uint64_t req = 0;
 };
 
 /// The node of runtime `rt`, if it has one (for stand-ins and free functions).

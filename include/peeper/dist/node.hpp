@@ -30,6 +30,7 @@
 #include "peeper/runtime/names.hpp"
 #include "peeper/runtime/pid.hpp"
 #include "peeper/runtime/runtime.hpp"
+#include "peeper/runtime/task.hpp"
 
 namespace peeper::dist {
 
@@ -127,8 +128,17 @@ class node {
   [[nodiscard]] bool is_remote(const pid& p) const;
 
   /// Registers `p` under `id` cluster-wide: on this node and on every connected Peeper node
-  /// (see docs/distribution.md for the limits). Returns false if a node already has the name.
+  /// (see docs/distribution.md for the limits). Blocks the calling thread until the connected
+  /// Peeper nodes answered (up to connect_timeout): outside processes only. Returns true if `p`
+  /// holds the name (also when it held it already), false if a node already has the name, a node
+  /// refused it, or `p` is null, dead or not local. Throws call_error(would_block) when called
+  /// from inside a process (use co_await async_register_global there).
   bool register_global(const std::string& id, const pid& p);
+  /// co_await async_register_global(id, p): register_global from inside a process, suspending
+  /// the process (not its scheduler thread) while the peers answer. Returns (from co_await) as
+  /// register_global. Throws not_in_process if awaited outside a process. Bind the returned
+  /// task to a named local before co_await; the node must outlive it.
+  [[nodiscard]] peeper::task<bool> async_register_global(std::string id, pid p);
   /// The process registered cluster-wide under `id` (asking connected Peeper nodes if it is not
   /// local; blocks up to `timeout`), or the null pid.
   [[nodiscard]] pid whereis_global(const std::string& id,
