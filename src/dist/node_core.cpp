@@ -3,11 +3,13 @@
 
 #include <algorithm>
 #include <array>
+#include <csignal>
 #include <cstdlib>
 #include <random>
 
 #include <arpa/inet.h>
 #include <poll.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -58,6 +60,17 @@ std::uint32_t unique_creation() {
   std::random_device rd;
   c ^= rd() & 0xFFFFU;
   return c < 4 ? c + 4 : c;
+}
+
+/// ei's handshakes write with plain write(2): a peer that closes during one (an Erlang node
+/// giving up its side of a simultaneous connect does) would raise SIGPIPE and kill the process.
+/// The threads that run them block it instead (the write fails with EPIPE); the process's
+/// disposition is left alone.
+void block_sigpipe() noexcept {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  (void)pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 }  // namespace
@@ -175,6 +188,7 @@ void node_core::stop() {
 }
 
 void node_core::accept_loop() {
+  block_sigpipe();
   for (;;) {
     std::array<pollfd, 2> fds{pollfd{listen_fd_.get(), POLLIN, 0},
                               pollfd{stop_fd_.get(), POLLIN, 0}};
@@ -337,6 +351,7 @@ std::vector<std::string> node_core::nodes() const {
 }
 
 fd_guard node_core::dial(connection& c, std::string& error) {
+  block_sigpipe();  // this connection's I/O thread (it writes with MSG_NOSIGNAL afterwards)
   std::string alive;
   std::string host;
   auto fail = [&](node_errc code, std::string text) {
