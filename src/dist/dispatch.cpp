@@ -293,7 +293,14 @@ void node_core::handle_peeper(connection& c, std::string_view message) {
 
 void node_core::remote_signal(connection& c, const control& ctl) {
   using peeper::detail::current;
+  using peeper::detail::envelope_kind;
+  using peeper::detail::exit_signal;
+  using peeper::detail::link_signal;
+  using peeper::detail::process;
   using peeper::detail::run_in;
+  // Signals from the remote process to a local one are delivered from this (the connection's)
+  // thread, in the order they arrive, like its messages; the stand-in only keeps its own
+  // records (links, monitors) through run_in.
   const pid local = local_pid(ctl.to);
   const pid stand_in = proxy_for(ctl.from);
   if (!stand_in) return;
@@ -305,29 +312,40 @@ void node_core::remote_signal(connection& c, const control& ctl) {
         (void)c.send(frame);
         return;
       }
-      (void)run_in(stand_in, [local] { peeper::link(local); });
+      // The stand-in records its half first; then this thread signals `local`, so that the
+      // link is ahead of what the remote process sends next (a message goes straight from this
+      // thread to `local`): OTP keeps the signals of one sender in order. If `local` is gone,
+      // its noproc exit reaches the stand-in after the link was recorded.
+      if (!run_in(stand_in, [local] { current()->add_link_local(local); })) return;
+      process::deliver(local.control_block(),
+                       std::make_unique<link_signal>(envelope_kind::link, stand_in));
       return;
+    case control_op::unlink_id_ack:
+      return;  // the stand-in and the local process dropped the link when it was sent
+    case control_op::unlink_id: {
+      std::string frame;
+      put_unlink_id(frame, control_op::unlink_id_ack, ctl.id, ctl.to, ctl.from);
+      (void)c.send(frame);
+      [[fallthrough]];
+    }
     case control_op::unlink:
-      if (local) (void)run_in(stand_in, [local] { peeper::unlink(local); });
-      return;
-    case control_op::exit: {
       if (!local) return;
-      exit_reason reason = decode_reason(ctl.reason);
-      (void)run_in(stand_in, [local, reason] {
-        auto& me = *current();
-        if (me.rel().links.erase(local) == 0) return;
-        peeper::detail::process::deliver(
-            local.control_block(),
-            std::make_unique<peeper::detail::exit_signal>(me.self(), reason, true));
-      });
+      (void)run_in(stand_in, [local] { current()->rel().links.erase(local); });
+      process::deliver(local.control_block(),
+                       std::make_unique<link_signal>(envelope_kind::unlink, stand_in));
       return;
-    }
-    case control_op::exit2: {
+    case control_op::exit:
+      // The remote end of a link exited: `local` acts on it if it is still linked.
       if (!local) return;
-      exit_reason reason = decode_reason(ctl.reason);
-      (void)run_in(stand_in, [local, reason] { (void)peeper::exit(local, reason); });
+      (void)run_in(stand_in, [local] { current()->rel().links.erase(local); });
+      process::deliver(local.control_block(),
+                       std::make_unique<exit_signal>(stand_in, decode_reason(ctl.reason), true));
       return;
-    }
+    case control_op::exit2:
+      if (!local) return;
+      process::deliver(local.control_block(),
+                       std::make_unique<exit_signal>(stand_in, decode_reason(ctl.reason), false));
+      return;
     case control_op::monitor: {
       const pid target = ctl.to_name.empty() ? local : whereis(*rt_, ctl.to_name);
       std::string ref(ctl.ref);

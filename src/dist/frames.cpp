@@ -286,6 +286,18 @@ control parse_frame(std::string_view frame) {
       c.from = decode_pid(buf, &index);
       c.to = decode_pid(buf, &index);
       break;
+    case control_op::unlink_id:
+    case control_op::unlink_id_ack: {
+      if (arity != 4) throw frame_error("bad UNLINK_ID");
+      unsigned long long id = 0;
+      if (ei_decode_ulonglong(buf, &index, &id) < 0 || id == 0) {
+        throw frame_error("bad UNLINK_ID id");
+      }
+      c.id = id;
+      c.from = decode_pid(buf, &index);
+      c.to = decode_pid(buf, &index);
+      break;
+    }
     case control_op::exit:
     case control_op::exit2:
       if (arity != 4) throw frame_error("bad EXIT");
@@ -359,6 +371,14 @@ void put_reg_send(std::string& out, const erlang_pid& from, std::string_view to_
 
 void put_link(std::string& out, control_op op, const erlang_pid& from, const erlang_pid& to) {
   put_header(out, 3, op);
+  put_pid(out, from);
+  put_pid(out, to);
+}
+
+void put_unlink_id(std::string& out, control_op op, std::uint64_t id, const erlang_pid& from,
+                   const erlang_pid& to) {
+  put_header(out, 4, op);
+  encode_into(out, [&](char* b, int* i) { ei_encode_ulonglong(b, i, id); });
   put_pid(out, from);
   put_pid(out, to);
 }

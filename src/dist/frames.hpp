@@ -6,7 +6,9 @@
 // Control messages (ERTS "Distribution Protocol"): LINK {1,From,To}, SEND {2,'',To},
 // EXIT {3,From,To,Reason}, UNLINK {4,From,To}, REG_SEND {6,From,'',ToName}, EXIT2
 // {8,From,To,Reason}, MONITOR_P {19,From,To,Ref}, DEMONITOR_P {20,From,To,Ref},
-// MONITOR_P_EXIT {21,From,To,Ref,Reason}, SEND_SENDER {22,From,To}.
+// MONITOR_P_EXIT {21,From,To,Ref,Reason}, SEND_SENDER {22,From,To}, UNLINK_ID {35,Id,From,To},
+// UNLINK_ID_ACK {36,Id,From,To} (the link protocol of OTP 23+: ei announces DFLAG_UNLINK_ID, so
+// Erlang unlinks with UNLINK_ID and waits for its ack; OTP 26 no longer accepts UNLINK).
 #pragma once
 
 #include <cstdint>
@@ -42,6 +44,8 @@ enum class control_op : std::uint8_t {
   demonitor = 20,
   monitor_exit = 21,
   send_sender = 22,
+  unlink_id = 35,
+  unlink_id_ack = 36,
 };
 
 /// A decoded control message. Views point into the frame.
@@ -53,6 +57,7 @@ struct control {
   std::string_view ref;      // MONITOR_P / DEMONITOR_P / MONITOR_P_EXIT: the ref's term bytes
   std::string_view reason;   // EXIT / EXIT2 / MONITOR_P_EXIT: the reason's term bytes
   std::string_view message;  // sends: the message, starting with its version byte
+  std::uint64_t id = 0;      // UNLINK_ID / UNLINK_ID_ACK
 };
 
 /// Appends to `out` the bytes an ei encoder writes: `fn(buffer, index)` runs once with a null
@@ -80,6 +85,9 @@ void put_send(std::string& out, const erlang_pid& to, std::string_view message);
 void put_reg_send(std::string& out, const erlang_pid& from, std::string_view to_name,
                   std::string_view message);
 void put_link(std::string& out, control_op op, const erlang_pid& from, const erlang_pid& to);
+/// UNLINK_ID / UNLINK_ID_ACK; `id` is not 0.
+void put_unlink_id(std::string& out, control_op op, std::uint64_t id, const erlang_pid& from,
+                   const erlang_pid& to);
 /// EXIT / EXIT2 with `reason` as term bytes (no version byte).
 void put_exit(std::string& out, control_op op, const erlang_pid& from, const erlang_pid& to,
               std::string_view reason);

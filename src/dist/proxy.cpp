@@ -1,6 +1,8 @@
 // The stand-in of a remote process (see proxy.hpp).
 #include "dist/proxy.hpp"
 
+#include <atomic>
+
 #include <spdlog/spdlog.h>
 
 #include "dist/frames.hpp"
@@ -17,6 +19,12 @@ namespace {
 
 using peeper::detail::envelope_kind;
 using peeper::detail::logger;
+
+/// The ids of this node's UNLINK_ID signals: unique per connection is enough, never 0.
+std::uint64_t next_unlink_id() {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
 
 }  // namespace
 
@@ -100,8 +108,13 @@ bool proxy::intercept_signal(peeper::detail::envelope& e) {
     case envelope_kind::link:
     case envelope_kind::unlink: {
       auto& s = static_cast<peeper::detail::link_signal&>(e);
-      put_link(frame, e.kind == envelope_kind::link ? control_op::link : control_op::unlink,
-               n->local_erl(s.from), remote_);
+      if (e.kind == envelope_kind::link) {
+        put_link(frame, control_op::link, n->local_erl(s.from), remote_);
+      } else {
+        // UNLINK_ID: OTP 23+ peers (ei announces DFLAG_UNLINK_ID); its ack is ignored.
+        put_unlink_id(frame, control_op::unlink_id, next_unlink_id(), n->local_erl(s.from),
+                      remote_);
+      }
       send_frame(frame);
       return false;  // the runtime records it
     }

@@ -3,9 +3,11 @@
 // Signals sent to it (link, unlink, monitor, demonitor, exit) are forwarded to the remote node
 // as control messages, and the runtime still records links and monitors on it, so that when the
 // connection drops and the stand-in exits with noconnection, links and monitors hear of it as
-// they would of any process. What the remote process does to local ones (link, exit, monitor)
-// the stand-in does on its behalf, on its own thread, through run_in. A stand-in never dies of
-// an exit signal: it forwards it.
+// they would of any process. What the remote process does to local ones arrives from the
+// stand-in: links, unlinks and exit signals are delivered by the connection's thread in arrival
+// order (with the stand-in as sender, its own records updated through run_in), monitors are
+// set by the stand-in on its own thread, through run_in. A stand-in never dies of an exit
+// signal: it forwards it.
 #pragma once
 
 #include <memory>
