@@ -1,6 +1,7 @@
 // Nodes: start and publish, clear errors, connections between C++ nodes and with Erlang,
 // net_adm:ping, wrong cookies refused both ways, garbage on the listen port.
 #include <atomic>
+#include <csignal>
 #include <future>
 #include <latch>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <peeper/dist/codec.hpp>
 #include <peeper/dist/node.hpp>
@@ -135,7 +137,7 @@ TEST_F(dist_node, garbage_on_the_listen_port_does_not_hurt) {
     sa.sin_port = htons(n1.port());
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-    const std::string junk("\x00\x05GARBAGE and more garbage", 27);
+    const std::string junk("\x00\x05GARBAGE and more garbage", 26);
     ASSERT_GT(::write(fd, junk.data(), junk.size()), 0);
     ::close(fd);
   }
@@ -280,6 +282,68 @@ TEST_F(dist_node, simultaneous_connects_with_erlang_when_erlang_has_the_greater_
 
 TEST_F(dist_node, simultaneous_connects_with_erlang_when_erlang_has_the_smaller_name) {
   simultaneous_with_erlang(epmd_, opts("zcpp@127.0.0.1"));  // Erlang says ok_simultaneous
+}
+
+// The peer (a forked copy of this program) is stopped (SIGSTOP): it reads nothing more, and
+// what is sent to it piles up. Past max_outgoing_bytes the connection closes at once (well before
+// the peer would be found silent) and the monitors of its processes get noconnection.
+TEST_F(dist_node, a_peer_that_stops_reading_is_disconnected_at_the_outgoing_bound) {
+  const std::uint16_t epmd_port = epmd_.port();
+  auto peer = dist_test::child::fork_body([epmd_port](int out) -> int {
+    peeper::runtime rt({.threads = 1});
+    auto n = dist::node::start(rt, {.name = "peer@127.0.0.1",
+                                    .cookie = "secret",
+                                    .epmd_port = epmd_port,
+                                    .tick_time = 2000ms});
+    const peeper::pid sink = peeper::spawn(rt, []() -> peeper::task<> {
+      for (;;) {
+        auto next = peeper::receive();
+        (void)co_await next;
+      }
+    });
+    peeper::register_name(rt, "sink", sink);
+    const std::string ready = "ready\n";
+    (void)::write(out, ready.data(), ready.size());
+    if (!eventually([&] { return !n.nodes().empty(); })) return 1;
+    (void)n.register_global("sink", sink);  // so that cpp1 gets its pid
+    for (;;) ::pause();
+  });
+  peeper::runtime rt({.threads = 2});
+  auto o = opts("cpp1@127.0.0.1");
+  o.tick_time = 2000ms;  // found silent after 8 s only
+  o.max_outgoing_bytes = 1U << 20U;
+  auto n = dist::node::start(rt, o);
+  ASSERT_TRUE(peer.wait_for("ready", steady::now() + 20s)) << peer.seen();
+  n.connect("peer@127.0.0.1");
+  ASSERT_TRUE(eventually([&] { return static_cast<bool>(n.whereis_global("sink", 0ms)); }));
+  const peeper::pid remote = n.whereis_global("sink", 0ms);
+  std::promise<std::string> down;
+  auto got_down = down.get_future();
+  std::promise<void> watching;
+  auto watching_ready = watching.get_future();
+  (void)peeper::spawn(rt, [&]() -> peeper::task<> {
+    (void)peeper::monitor(remote);
+    watching.set_value();
+    auto next = peeper::receive<peeper::down_message>(20s);
+    auto d = co_await next;
+    down.set_value(d ? d->reason.to_string() : "timeout");
+  });
+  ASSERT_EQ(watching_ready.wait_for(10s), std::future_status::ready);
+  ASSERT_EQ(::kill(peer.id(), SIGSTOP), 0);
+  const std::string chunk(64U << 10U, 'x');
+  const auto t0 = steady::now();
+  int accepted = 0;
+  while (accepted < 10'000 && dist::send(n, dist::remote_name{"sink", "peer@127.0.0.1"}, chunk)) {
+    ++accepted;
+  }
+  const auto took = steady::now() - t0;
+  EXPECT_GT(accepted, 16) << "the first megabyte and the socket buffers were taken";
+  EXPECT_LT(accepted, 10'000) << "a send was refused at the bound";
+  ASSERT_EQ(got_down.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(got_down.get(), "noconnection");
+  EXPECT_LT(took, 4s) << "closed at the bound, not by the silence timeout";
+  EXPECT_EQ(n.connection_count("peer@127.0.0.1"), 0U);
+  peer.kill();
 }
 
 }  // namespace dist_node_test

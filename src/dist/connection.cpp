@@ -71,6 +71,17 @@ bool connection::send_with(const std::function<void(std::string&)>& fill) {
   const std::size_t at = outgoing_.size();
   outgoing_.append(4, '\0');
   fill(outgoing_);
+  if (timing_.max_outgoing != 0 &&
+      outgoing_.size() + unwritten_.load(std::memory_order_relaxed) > timing_.max_outgoing) {
+    // The peer does not read: rather than grow without bound (or block a scheduler thread), the
+    // connection closes; what was queued is lost, and said so: a log line, and noconnection to
+    // the links and monitors of the peer's processes.
+    outgoing_.resize(at);
+    lock.unlock();
+    close("outgoing buffer over " + std::to_string(timing_.max_outgoing) + " bytes: " + peer_ +
+          " does not read (max_outgoing_bytes)");
+    return false;
+  }
   put_u32(reinterpret_cast<unsigned char*>(outgoing_.data() + at),
           static_cast<std::uint32_t>(outgoing_.size() - at - 4));
   if (!was_empty) return true;  // whoever found the queue empty is flushing it
@@ -90,12 +101,14 @@ bool connection::send_with(const std::function<void(std::string&)>& fill) {
   if (written_ < writing_.size()) {
     writing_.append(outgoing_);  // the I/O thread waits for the socket: queue behind it
     outgoing_.clear();
+    note_unwritten();
     lock.unlock();
     return true;
   }
   writing_.swap(outgoing_);
   outgoing_.clear();
   written_ = 0;
+  note_unwritten();
   lock.unlock();
   if (!flush_writes()) {
     close("write failed: " + std::string(std::strerror(errno)));
@@ -233,6 +246,7 @@ void connection::io_loop() {
             writing_.append(outgoing_);
           }
           outgoing_.clear();
+          note_unwritten();
         }
       }
       const auto last_write = steady::time_point(steady::duration(last_write_ns_.load()));
@@ -306,10 +320,12 @@ bool connection::flush_writes() {
     }
     if (n < 0 && errno == EINTR) continue;
     // EAGAIN: the I/O thread polls for POLLOUT and writes the rest; anything else is fatal.
+    note_unwritten();
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   }
   writing_.clear();
   written_ = 0;
+  note_unwritten();
   return true;
 }
 

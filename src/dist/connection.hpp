@@ -6,8 +6,10 @@
 // the peer timeout. Other threads append frames to the outgoing buffer; the one that finds it
 // empty also tries to write it at once (non-blocking, under the write lock, which it only
 // tries), and leaves what the socket does not take to the I/O thread, which it wakes through an
-// eventfd. So a slow or dead peer never blocks a scheduler thread (the buffer grows instead:
-// there is no backpressure), and an idle connection costs no thread hop per message.
+// eventfd. So a slow or dead peer never blocks a scheduler thread, and an idle connection
+// costs no thread hop per message. What a peer does not read accumulates up to max_outgoing
+// bytes; a send beyond that closes the connection (logged; its stand-ins' links and monitors
+// get noconnection) instead of growing the buffer without bound or blocking the sender.
 //
 // Simultaneous connects (see node_core.cpp): a connection that loses to another one to the same
 // peer gets a successor. Frames queued on it move to the successor, later sends go there, and
@@ -53,6 +55,7 @@ class connection_handler {
 struct connection_timing {
   std::chrono::milliseconds tick{1000};          // a tick is sent after this much silence
   std::chrono::milliseconds peer_timeout{4000};  // the peer is dead after this much silence
+  std::size_t max_outgoing = 0;  // bytes queued and not yet written before closing; 0: no bound
 };
 
 class connection : public std::enable_shared_from_this<connection> {
@@ -70,8 +73,10 @@ class connection : public std::enable_shared_from_this<connection> {
   /// Starts the I/O thread. Call once.
   void start();
   /// Queues one frame (the length prefix is added). Any thread. Returns false if the connection
-  /// is down (the frame is dropped). Frames queued while connecting go out once it is up. On a
-  /// connection that has a successor, the frame goes to the successor.
+  /// is down (the frame is dropped), or if the frame would take the bytes not yet written beyond
+  /// max_outgoing: then the frame is dropped and the connection closes (reported to on_down).
+  /// Frames queued while connecting go out once it is up. On a connection that has a successor,
+  /// the frame goes to the successor.
   bool send(std::string_view frame);
   /// Queues a frame built in place by `fill` appending to the buffer (under the queue lock:
   /// keep it short). Returns false if the connection is down.
@@ -140,6 +145,10 @@ class connection : public std::enable_shared_from_this<connection> {
   void run();
   void io_loop();
   bool flush_writes();
+  /// Publishes writing_.size() - written_ (under write_mutex_).
+  void note_unwritten() noexcept {
+    unwritten_.store(writing_.size() - written_, std::memory_order_relaxed);
+  }
   bool read_frames(std::string& why);
   void wake() noexcept;
   void set_state(state s);
@@ -177,6 +186,8 @@ class connection : public std::enable_shared_from_this<connection> {
   std::mutex write_mutex_;
   std::string writing_;
   std::size_t written_ = 0;
+  // writing_.size() - written_, readable under mutex_ alone (for the max_outgoing check).
+  std::atomic<std::size_t> unwritten_{0};
   std::atomic<std::int64_t> last_write_ns_{0};
   std::string reading_;
 };

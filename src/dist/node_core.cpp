@@ -211,7 +211,7 @@ void node_core::accept_loop() {
       continue;
     }
     std::string peer_name(static_cast<const char*>(peer.nodename));
-    connection_timing t{opts_.tick_time, opts_.erlang_peer_timeout};
+    connection_timing t{opts_.tick_time, opts_.erlang_peer_timeout, opts_.max_outgoing_bytes};
     auto c = std::make_shared<connection>(peer_name, fd_guard(fd), *this, t);
     {
       std::lock_guard lock(conns_mutex_);
@@ -276,7 +276,7 @@ std::shared_ptr<connection> node_core::connection_to(const std::string& node) {
   auto it = conns_.find(node);
   if (it != conns_.end() && it->second->current() != connection::state::down) return it->second;
   reap_finished();
-  connection_timing t{opts_.tick_time, opts_.erlang_peer_timeout};
+  connection_timing t{opts_.tick_time, opts_.erlang_peer_timeout, opts_.max_outgoing_bytes};
   auto c = std::make_shared<connection>(node, *this, t);
   conns_[node] = c;
   all_conns_.push_back(c);

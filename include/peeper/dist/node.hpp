@@ -79,6 +79,11 @@ struct node_options {
   std::chrono::milliseconds erlang_peer_timeout{60'000};
   /// Limit of connect() and of the handshake of an accepted connection.
   std::chrono::milliseconds connect_timeout{5'000};
+  /// Bound of a connection's outgoing buffer: bytes queued for a peer and not yet written to its
+  /// socket (what the kernel buffers is not counted). A send that would exceed it closes the
+  /// connection instead (a log line; the peer's processes' links and monitors get noconnection,
+  /// pending calls fail with noconnection; the next send reconnects). 0: no bound.
+  std::size_t max_outgoing_bytes = 64U << 20U;
   /// The node's incarnation, part of every pid it hands out; 0: a time-based unique value >= 4
   /// (so a restarted node never reuses the pids of its previous run).
   std::uint32_t creation = 0;
