@@ -1,10 +1,11 @@
 // Distribution benchmarks, side by side in one run over loopback:
 //   call round trip   C++ -> C++ node, Erlang -> C++ node, Erlang -> Erlang node (the anchor)
 //   casts per second  C++ -> C++ node, Erlang -> Erlang node
+//   dist::transfer    of a Peeper instance whose kept table has --rows rows, C++ -> C++ node
 // Each figure is the median of --runs runs. Starts its own epmd on a free port and its own
 // erl nodes (killed at the end). Needs erl, erlc and epmd on the PATH.
 //
-//   build/release/bench/dist_table [--calls N] [--casts N] [--runs N]
+//   build/release/bench/dist_table [--calls N] [--casts N] [--rows N] [--runs N]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -28,7 +29,11 @@
 #include <peeper/dist/expose.hpp>
 #include <peeper/dist/node.hpp>
 #include <peeper/dist/remote.hpp>
+#include <peeper/dist/transfer.hpp>
 #include <peeper/gen_server/gen_server.hpp>
+#include <peeper/server/server.hpp>
+#include <peeper/supervisor/dynamic_supervisor.hpp>
+#include <peeper/table/make_table.hpp>
 
 namespace {
 
@@ -54,6 +59,23 @@ struct peeper::dist::term_mapping<add> {
 };
 
 namespace {
+
+/// A Peeper server whose worker keeps a table of `rows` rows (its state); get reads row 0.
+struct rows_server : peeper::gen_server<rows_server, long> {
+  long init(long rows) {
+    if (!peeper::find_table<long, long>("rows")) {
+      auto t = peeper::make_table<long, long>({.name = "rows", .heir = peeper::server_heir()});
+      std::vector<std::pair<long, long>> objects;
+      objects.reserve(static_cast<std::size_t>(rows));
+      for (long i = 0; i < rows; ++i) objects.emplace_back(i, i);
+      t.insert(std::move(objects));
+    }
+    return rows;
+  }
+  auto handle_call(get /*m*/, const long& /*s*/) {
+    return peeper::reply(static_cast<long>(peeper::find_table<long, long>("rows")->size()));
+  }
+};
 
 struct counter : peeper::gen_server<counter, long> {
   long init(long s) { return s; }
@@ -187,7 +209,9 @@ int main(int argc, char** argv) {
   int calls = 20000;
   int casts = 200000;
   int runs = 5;
+  long rows = 100000;
   app.add_option("--calls", calls, "calls per run (round trip)");
+  app.add_option("--rows", rows, "rows of the table a transferred instance keeps");
   app.add_option("--casts", casts, "casts per run (throughput)");
   app.add_option("--runs", runs, "runs per figure (the median is printed)");
   CLI11_PARSE(app, argc, argv);
@@ -259,6 +283,36 @@ int main(int argc, char** argv) {
     cc.casts_per_s.push_back(casts / s.count());
   }
 
+  // dist::transfer of an instance with a kept table, to a DynamicSupervisor of the other node,
+  // until the first call there answers (it reads the table).
+  std::vector<double> move_ms;
+  {
+    namespace dyn = peeper::dynamic_supervisor;
+    dist::transferable<rows_server>(n1, "rows", dist::calls<get>{},
+                                    dist::table_types<peeper::table<long, long>>{});
+    dist::transferable<rows_server>(n2, "rows", dist::calls<get>{},
+                                    dist::table_types<peeper::table<long, long>>{});
+    const peeper::pid source = dyn::start(rt1).process();
+    const peeper::pid target = dyn::start(rt2).process();
+    (void)peeper::register_name(rt2, "workers", target);
+    for (int r = 0; r < runs; ++r) {
+      const std::string name = "mover" + std::to_string(r);
+      peeper::server_options<long> o;
+      o.name = name;
+      o.state = rows;
+      (void)dyn::start_child(source, peeper::server_child<rows_server>(o));
+      const auto t0 = steady::now();
+      (void)dist::transfer(n1, name, source, {"workers", "cpp2@127.0.0.1"}, 60s);
+      const long got = dist::call<long>(n1, dist::remote_name{name, "cpp2@127.0.0.1"}, get{}, 60s);
+      const std::chrono::duration<double, std::milli> ms = steady::now() - t0;
+      if (got != rows) {
+        std::fprintf(stderr, "transfer: %ld rows arrived, not %ld\n", got, rows);
+        return 1;
+      }
+      move_ms.push_back(ms.count());
+    }
+  }
+
   const double ee_rt = median(ee.rt_us);
   const double ec_rt = median(ec.rt_us);
   const double cc_rt = median(cc.rt_us);
@@ -277,6 +331,8 @@ int main(int argc, char** argv) {
               median(ec.casts_per_s) / ee_cast);
   std::printf("| casts/s, C++ -> C++ | %.0f | %.2fx %s |\n", cc_cast, cc_cast / ee_cast,
               cc_cast >= ee_cast ? "faster" : "slower");
+  std::printf("| dist::transfer with a %ld-row kept table, to the first call there | %.1f ms | |\n",
+              rows, median(move_ms));
   std::filesystem::remove_all(ebin);
   return 0;
 }
