@@ -17,20 +17,14 @@ class route {
   /// Delivers `e` to the current process, or keeps it for the next one.
   /// Returns false (leaving `e`) once the route is closed.
   bool deliver(envelope_ptr& e) {
-    pid target;
-    {
-      std::lock_guard lock(mutex_);
-      if (next_ != nullptr) return next_->deliver(e);
-      if (closed_) return false;
-      target = target_;
-    }
-    if (target && target.control_block()->push(e)) return true;
+    // Pushed under the lock: a process that leaves detaches under it too, so
+    // what it gives back always goes ahead of what is sent after (and the
+    // target's pid needs no copy: it cannot be released meanwhile).
     std::lock_guard lock(mutex_);
     if (next_ != nullptr) return next_->deliver(e);
     if (closed_) return false;
-    // The target may have been replaced meanwhile: try the new one, else wait.
-    if (target_ && target_ != target && target_.control_block()->push(e)) return true;
-    waiting_.push_back(std::move(e));
+    if (target_ && target_.control_block()->push(e)) return true;
+    waiting_.push_back(std::move(e));  // no process, or it is exiting: wait for the next
     return true;
   }
 
