@@ -125,6 +125,21 @@ TEST(peeper_basics, an_instance_is_a_supervisor_with_keeper_then_worker) {
   EXPECT_EQ(peeper::worker_ref(s).resolve(), w);
 }
 
+TEST(peeper_basics, which_children_waits_for_a_restarting_keeper) {
+  quiet_log quiet;
+  peeper::runtime rt;
+  auto s = start_counter(rt, counter_options());
+  pid k = peeper::keeper(s);
+  peeper::exit(k, exit_reason::kill());
+  await_exit(rt, k);
+  auto kids = peeper::which_children(s, hang_guard);
+  ASSERT_EQ(kids.size(), 2U);
+  EXPECT_EQ(kids[1].id, "state");
+  EXPECT_NE(kids[1].process, k);
+  for (const auto& c : kids) EXPECT_TRUE(peeper::is_alive(c.process)) << c.id;
+  EXPECT_EQ(kids[1].process, peeper::keeper(s));
+}
+
 TEST(peeper_basics, which_children_waits_for_a_restarting_worker) {
   quiet_log quiet;
   peeper::runtime rt;
@@ -383,6 +398,31 @@ TEST(peeper_basics, an_instance_restarted_by_its_supervisor_starts_fresh_under_i
   EXPECT_NE(s.supervisor(), inner);
   EXPECT_EQ(peeper::call(s, get{}), 3);
   peeper::supervisor::stop(top);
+}
+
+TEST(peeper_basics, an_unnamed_child_instance_is_reached_by_its_pid) {
+  quiet_log quiet;
+  peeper::runtime rt;
+  auto dyn = peeper::dynamic_supervisor::start(rt).process();
+  pid p = peeper::dynamic_supervisor::start_child(
+      dyn, peeper::server_child<counter>(counter_options(5)));
+  ASSERT_TRUE(p);
+  counter_instance s(p);
+  EXPECT_EQ(s.supervisor(), p);
+  EXPECT_EQ(peeper::call(s, inc_call{1}), 6);
+  EXPECT_TRUE(peeper::cast(s, inc{1}));
+  crash_worker(rt, s);
+  EXPECT_EQ(peeper::call(s, get{}), 7);
+  EXPECT_EQ(peeper::which_children(s).size(), 2U);
+  // The pid of another state type's instance, or of no instance at all.
+  EXPECT_THROW((void)peeper::worker(peeper::instance<gate>(p)), peeper::bad_argument);
+  counter_instance nobody(dyn);
+  EXPECT_FALSE(nobody.supervisor());
+  expect_call_error(call_errc::noproc, [&] { (void)peeper::call(nobody, get{}); });
+  EXPECT_FALSE(peeper::cast(nobody, inc{}));
+  peeper::stop(s);
+  EXPECT_FALSE(peeper::is_alive(p));
+  EXPECT_FALSE(peeper::cast(s, inc{}));
 }
 
 TEST(peeper_basics, an_instance_is_a_child_of_a_dynamic_supervisor_through_server_child) {

@@ -99,6 +99,29 @@ TEST(peeper_listener, on_terminate_gets_the_reason_and_the_last_committed_state)
   expect_event(*log, "5->5");
 }
 
+TEST(peeper_listener, stopping_the_instance_delivers_on_terminate_and_pending_events) {
+  peeper::runtime rt;
+  auto log = std::make_shared<event_log>();
+  auto gate = std::make_shared<std::promise<void>>();
+  auto l = recording(log);
+  // The first commit's hook blocks the keeper, so later events are still queued
+  // for it when the stop comes: they must be delivered before the keeper ends.
+  l.on_state_changed = [log, opened = gate->get_future().share()](const cstate& o,
+                                                                  const cstate& n) {
+    opened.wait();
+    log->push(std::to_string(o.n) + "->" + std::to_string(n.n));
+  };
+  auto s = start_counter(rt, with_listener(l, 7));
+  peeper::cast(s, inc{1});
+  EXPECT_EQ(peeper::call(s, get{}), 8);
+  std::thread stopper([&] { peeper::stop(s); });
+  gate->set_value();
+  stopper.join();
+  expect_event(*log, "7->7");
+  expect_event(*log, "7->8");
+  expect_event(*log, "terminate shutdown 8");
+}
+
 TEST(peeper_listener, hooks_run_in_the_keeper_not_in_the_worker) {
   peeper::runtime rt;
   auto where = std::make_shared<event_queue<pid>>();

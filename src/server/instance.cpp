@@ -11,7 +11,8 @@ void stop_instance(const pid& supervisor, exit_reason reason, timeout_t timeout)
 }
 
 std::vector<child_info> instance_children(core_base& core, timeout_t timeout) {
-  core.wait_worker(core.rt(), deadline_after(core.rt(), timeout.value()));
+  // Both children attached: a restart in progress has finished (or timed out).
+  (void)core.wait_both(core.rt(), deadline_after(core.rt(), timeout.value()));
   return supervisor::which_children(core.supervisor());
 }
 

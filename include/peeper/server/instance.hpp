@@ -35,13 +35,19 @@ class instance {
       : supervisor_(std::move(supervisor)), core_(std::move(core)) {}
   /// By name, resolved at each use (so it follows a transfer).
   instance(runtime& rt, name n) : rt_(&rt), name_(std::move(n)) {}
+  /// By the instance's pid (its supervisor's: what a Supervisor or a
+  /// DynamicSupervisor reports for a server_spec / server_child child),
+  /// resolved at each use. A pid that is no instance's behaves as a stopped
+  /// instance (call throws noproc, cast returns false).
+  explicit instance(pid supervisor) : supervisor_(std::move(supervisor)) {}
 
   /// The instance's core, or null if it is gone or unknown. Throws
   /// bad_argument if the name belongs to an instance of another state type.
   [[nodiscard]] std::shared_ptr<core_type> core() const {
     std::shared_ptr<detail::core_base> c =
-        detail::latest_core(name_ ? detail::find_instance(*rt_, *name_)
-                                  : std::static_pointer_cast<detail::core_base>(core_));
+        detail::latest_core(name_   ? detail::find_instance(*rt_, *name_)
+                            : core_ ? std::static_pointer_cast<detail::core_base>(core_)
+                                    : detail::find_instance(supervisor_));
     if (!c) return nullptr;
     if (c->state_type() != detail::type_id<state_type>()) {
       throw bad_argument("instance " + to_string() + " has another state type");
@@ -55,6 +61,12 @@ class instance {
   }
   [[nodiscard]] std::string to_string() const {
     return name_ ? name_->to_string() : supervisor_.to_string();
+  }
+  /// The core this handle holds, if no transfer or stop has superseded it;
+  /// null otherwise (then core() finds the current one). Takes no reference:
+  /// the fast path of cast and send.
+  [[nodiscard]] core_type* held_core() const noexcept {
+    return core_ && core_->current() ? core_.get() : nullptr;
   }
 
  private:
@@ -114,25 +126,27 @@ requires accepts_call<Impl, std::decay_t<Msg>>
 template <class Impl, class Msg>
 requires accepts_cast<Impl, std::decay_t<Msg>>
 bool cast(const instance<Impl>& s, Msg&& msg) {
-  auto r = detail::route_to(s);
-  if (!r.valid()) return false;
   detail::envelope_ptr e = detail::make_cast<Impl>(std::forward<Msg>(msg));
-  return r.push(e);
+  if (auto* c = s.held_core()) return c->worker_route().deliver(e);
+  auto r = detail::route_to(s);
+  return r.valid() && r.push(e);
 }
 
 /// Sends a plain message to the instance's worker (handle_info), as cast.
 template <class Impl, class T>
 bool send(const instance<Impl>& s, T&& msg) {
-  auto r = detail::route_to(s);
-  if (!r.valid()) return false;
   detail::envelope_ptr e =
       detail::make_message<std::decay_t<T>>(detail::envelope_kind::message, std::forward<T>(msg));
-  return r.push(e);
+  if (auto* c = s.held_core()) return c->worker_route().deliver(e);
+  auto r = detail::route_to(s);
+  return r.valid() && r.push(e);
 }
 
-/// Stops the whole instance (supervisor, keeper, worker; the worker runs
-/// terminate). Blocks until it is gone. Throws supervisor_error (noproc,
-/// timeout, would_block).
+/// Stops the whole instance: the worker, then the keeper, then the
+/// supervisor. The worker runs terminate if it traps exits (as a GenServer
+/// under a supervisor does); the listener's pending hooks and on_terminate
+/// run before the keeper ends. Blocks until it is gone. Throws
+/// supervisor_error (noproc, timeout, would_block).
 template <class Impl>
 void stop(const instance<Impl>& s, const exit_reason& reason = exit_reason::normal(),
           timeout_t timeout = infinity) {

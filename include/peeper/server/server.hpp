@@ -20,7 +20,7 @@
 //   assert(peeper::call(c, get{}) == 1);                             // the state survived
 //
 // Big states: define `void commit(State& saved, State& live)` in the server
-// type to commit only what changed (see docs/peeper.md).
+// type to commit only what changed (see "Big states" in README.md).
 #pragma once
 
 #include "peeper/gen_server/gen_server.hpp"

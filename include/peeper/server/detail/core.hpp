@@ -99,7 +99,18 @@ class core_base {
     {
       std::lock_guard lock(mutex_);
       dict = dictionary_;
-      waiters.swap(worker_waiters_);
+      waiters.swap(attach_waiters_);
+    }
+    for (auto& e : waiters) e->notify();
+    return carried;
+  }
+  /// A keeper takes over: its messages so far.
+  std::vector<envelope_ptr> attach_keeper(const pid& k) {
+    std::vector<std::shared_ptr<thread_event>> waiters;
+    std::vector<envelope_ptr> carried = keeper_.attach(k);
+    {
+      std::lock_guard lock(mutex_);
+      waiters.swap(attach_waiters_);
     }
     for (auto& e : waiters) e->notify();
     return carried;
@@ -129,10 +140,24 @@ class core_base {
       std::lock_guard lock(mutex_);
       if (closed_) return {};
       if (pid w = worker_.target()) return w;
-      worker_waiters_.push_back(event);
+      attach_waiters_.push_back(event);
     }
     event->wait_until(rt, deadline);
     return worker_.target();
+  }
+  /// Waits (from an outside thread) until both a worker and a keeper are
+  /// attached. False on timeout at `deadline` or once closed.
+  bool wait_both(runtime_core& rt, clock::time_point deadline) {
+    for (;;) {
+      auto event = std::make_shared<thread_event>();
+      {
+        std::lock_guard lock(mutex_);
+        if (closed_) return false;
+        if (worker_.target() && keeper_.target()) return true;
+        attach_waiters_.push_back(event);
+      }
+      if (!event->wait_until(rt, deadline)) return false;
+    }
   }
 
   /// A transfer made `next` this instance's successor: this core's routes
@@ -145,6 +170,7 @@ class core_base {
     {
       std::lock_guard lock(mutex_);
       successor_ = next;
+      superseded_.store(true, std::memory_order_release);
       kept.swap(kept_);
     }
     for (auto& t : kept) next->keep_table(std::move(t));
@@ -213,7 +239,8 @@ class core_base {
     {
       std::lock_guard lock(mutex_);
       closed_ = true;
-      waiters.swap(worker_waiters_);
+      superseded_.store(true, std::memory_order_release);
+      waiters.swap(attach_waiters_);
       orphans.swap(kept_);
     }
     for (auto& t : orphans) t.table.core_ptr()->discard();
@@ -224,6 +251,11 @@ class core_base {
   [[nodiscard]] bool closed() const {
     std::lock_guard lock(mutex_);
     return closed_;
+  }
+  /// Neither closed nor succeeded by a transfer's core: messages for the
+  /// instance still belong here. Lock-free, for the send paths.
+  [[nodiscard]] bool current() const noexcept {
+    return !superseded_.load(std::memory_order_acquire);
   }
 
   // The instance table's keys for this core (set when it is registered).
@@ -249,7 +281,7 @@ class core_base {
   mutable std::mutex mutex_;
   pid supervisor_;                                             // guarded by mutex_
   dictionary dictionary_;                                      // guarded by mutex_
-  std::vector<std::shared_ptr<thread_event>> worker_waiters_;  // guarded by mutex_
+  std::vector<std::shared_ptr<thread_event>> attach_waiters_;  // guarded by mutex_
   bool closed_ = false;                                        // guarded by mutex_
   std::shared_ptr<core_base> successor_;                       // guarded by mutex_
   spawner spawner_;                                            // guarded by mutex_
@@ -259,12 +291,15 @@ class core_base {
   keep_tables table_policy_;         // set before the instance starts, then read-only
   instance_settings settings_;       // likewise
   type_id_t server_type_ = nullptr;  // likewise
+  // closed_ or successor_ set (written under mutex_, read without it by current()).
+  std::atomic<bool> superseded_{false};
 };
 
 /// The core `c` stands for after the transfers it went through (`c` itself if none), or null
 /// if that one is closed (the instance is gone) or `c` is null. A transfer names the successor
 /// before it closes the old core, so a core seen closed is checked once more for one.
 inline std::shared_ptr<core_base> latest_core(std::shared_ptr<core_base> c) {
+  if (c && c->current()) return c;
   while (c) {
     if (auto next = c->successor()) {
       c = std::move(next);

@@ -149,7 +149,11 @@ class peeper_keeper final : public routed_host<keeper_impl<State>> {
         core_(std::move(core)) {}
 
   void start() override {
-    this->attach(core_->keeper_route().attach(current()->self()));
+    // Trapping exits, the supervisor's shutdown is a message queued after the
+    // listener events already sent (the worker's on_terminate among them), so
+    // the keeper runs their hooks before it ends.
+    current()->set_trap_exit(true);
+    this->attach(core_->attach_keeper(current()->self()));
     this->run_init(core_);
   }
 
