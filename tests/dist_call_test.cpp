@@ -11,6 +11,7 @@
 #include <peeper/dist/node.hpp>
 #include <peeper/dist/remote.hpp>
 #include <peeper/gen_server/gen_server.hpp>
+#include <peeper/server/server.hpp>
 
 #include "dist_test_support.hpp"
 
@@ -25,6 +26,7 @@ struct add {
   int n = 0;
 };
 struct whoami {};
+struct go {};
 struct pid_msg {
   peeper::pid p;
 };
@@ -45,6 +47,10 @@ template <>
 struct peeper::dist::term_mapping<dist_call_test::add> {
   static constexpr std::string_view tag = "add";
   static constexpr auto fields = std::make_tuple(&dist_call_test::add::n);
+};
+template <>
+struct peeper::dist::term_mapping<dist_call_test::go> {
+  static constexpr std::string_view tag = "go";
 };
 template <>
 struct peeper::dist::term_mapping<dist_call_test::whoami> {
@@ -120,15 +126,59 @@ TEST_F(dist_call, erlang_calls_casts_and_sends_to_a_cpp_server) {
   EXPECT_EQ(peeper::call(c, get{}), 1115);
 }
 
-TEST_F(dist_call, elixir_calls_a_cpp_server) {
+/// A Peeper instance of counter named "counter", its state `state`.
+peeper::instance<counter> start_peeper_counter(peeper::runtime& rt, int state) {
+  peeper::server_options<int> o;
+  o.name = "counter";
+  o.state = state;
+  return peeper::start<counter>(rt, o).value();
+}
+
+TEST_F(dist_call, erlang_calls_a_peeper_instance_whose_state_survives_a_crash) {
   peeper::runtime rt({.threads = 2});
   auto n = dist::node::start(rt, opts("cpp1@127.0.0.1"));
   expose_counter(n);
-  auto c = peeper::start<counter>(rt, 41, {.name = "counter"}).value();
+  auto c = start_peeper_counter(rt, 10);
+  auto erl = dist_test::erl_node(epmd_, "e1@127.0.0.1", "secret", ebin_, R"(
+      S = {counter, 'cpp1@127.0.0.1'},
+      register(waiter, self()),
+      io:format("add ~p~n", [gen_server:call(S, {add, 5})]),
+      gen_server:cast(S, {add, 100}),
+      S ! {add, 1000},
+      io:format("get ~p~n", [gen_server:call(S, get)]),
+      receive go -> ok end,
+      gen_server:cast(S, {add, 1}),
+      io:format("after ~p~n", [gen_server:call(S, get)]),
+      halt().)");
+  const auto deadline = steady::now() + 30s;
+  auto l = erl.wait_for("add", deadline);
+  ASSERT_TRUE(l) << erl.seen();
+  EXPECT_EQ(*l, "add 15");
+  l = erl.wait_for("get", deadline);
+  ASSERT_TRUE(l) << erl.seen();
+  EXPECT_EQ(*l, "get 1115");
+  // Kill the worker and let Erlang go on at once: its cast and call reach the next worker,
+  // which starts from the committed state.
+  const peeper::pid w = peeper::worker(c);
+  peeper::exit(w, peeper::exit_reason::kill());
+  ASSERT_TRUE(dist::send(n, dist::remote_name{"waiter", "e1@127.0.0.1"}, go{}));
+  l = erl.wait_for("after", deadline);
+  ASSERT_TRUE(l) << erl.seen();
+  EXPECT_EQ(*l, "after 1116");
+  EXPECT_NE(peeper::worker(c), w);
+  EXPECT_EQ(peeper::call(c, get{}), 1116);
+}
+
+TEST_F(dist_call, elixir_calls_casts_and_sends_to_a_peeper_instance) {
+  peeper::runtime rt({.threads = 2});
+  auto n = dist::node::start(rt, opts("cpp1@127.0.0.1"));
+  expose_counter(n);
+  auto c = start_peeper_counter(rt, 41);
   auto ex = dist_test::elixir_node(epmd_, "ex1@127.0.0.1", "secret", R"(
       s = {:counter, :"cpp1@127.0.0.1"}
       IO.puts("add #{GenServer.call(s, {:add, 1})}")
       GenServer.cast(s, {:add, 10})
+      send(s, {:add, 100})
       IO.puts("get #{GenServer.call(s, :get)}")
     )");
   auto l = ex.wait_for("add", steady::now() + 30s);
@@ -136,7 +186,8 @@ TEST_F(dist_call, elixir_calls_a_cpp_server) {
   EXPECT_EQ(*l, "add 42");
   l = ex.wait_for("get", steady::now() + 30s);
   ASSERT_TRUE(l) << ex.seen();
-  EXPECT_EQ(*l, "get 52");
+  EXPECT_EQ(*l, "get 152");
+  EXPECT_EQ(peeper::call(c, get{}), 152);
 }
 
 TEST_F(dist_call, cpp_calls_an_erlang_gen_server) {

@@ -36,6 +36,8 @@
 #include "peeper/dist/term_writer.hpp"
 #include "peeper/gen_server/call.hpp"
 #include "peeper/runtime/process.hpp"
+#include "peeper/server/detail/core.hpp"
+#include "peeper/server/detail/instance_table.hpp"
 
 namespace peeper::dist {
 
@@ -115,10 +117,16 @@ std::optional<Msg> try_read_last(term_reader& r, std::size_t at) {
 }
 
 /// How a typed_inbox hands a decoded request to its server: into the mailbox of the process
-/// the name stands for. Returns false (leaving `e` to the caller) if it has exited.
+/// the name stands for or, if that is a Peeper instance (its supervisor), to the instance's
+/// current worker, waiting for it while it restarts. Returns false (leaving `e` to the
+/// caller) if it has exited.
 struct to_process {
   static bool deliver(const pid& server, peeper::detail::envelope_ptr& e) {
-    return server && server.control_block()->push(e);
+    if (!server) return false;
+    if (auto core = peeper::detail::latest_core(peeper::detail::find_instance(server))) {
+      return core->worker_route().deliver(e);
+    }
+    return server.control_block()->push(e);
   }
 };
 
@@ -201,9 +209,11 @@ struct find_protocol<P, First, Rest...> : find_protocol<P, Rest...> {};
 }  // namespace detail
 
 /// Declares what the GenServer `Impl` registered as `name` on this runtime accepts from other
-/// nodes: any of calls<...>, casts<...>, infos<...>, in any order. Replaces an earlier
-/// declaration for `name`. The name need not be registered yet (it is resolved per message).
-/// Every call type must be term_mappable, and so must its reply type. Any thread.
+/// nodes: any of calls<...>, casts<...>, infos<...>, in any order. `name` may also be a Peeper
+/// instance's name (Impl its server type): what arrives goes to its current worker, and waits
+/// for the next one while the worker restarts. Replaces an earlier declaration for `name`. The name
+/// need not be registered yet (it is resolved per message). Every call type must be term_mappable,
+/// and so must its reply type. Any thread.
 template <class Impl, class... Protocols>
 void expose(node& n, const std::string& name, Protocols... /*protocols*/) {
   using box = detail::typed_inbox<Impl, typename detail::find_protocol<calls, Protocols...>::type,
