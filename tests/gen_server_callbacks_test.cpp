@@ -566,6 +566,29 @@ TEST(GenServerCodeChange, WithoutCodeChangeItSucceedsAndChangesNothing) {
   EXPECT_EQ(peeper::call(c, get{}), 10);
 }
 
+struct upgradable : peeper::gen_server<upgradable, int> {
+  int init(int s) { return s; }
+  auto handle_call(get /*m*/, const int& s) { return peeper::reply(s); }
+  void code_change(int& s, const std::any& extra) {
+    s += 100;  // changed before the throw: must not stay
+    if (std::any_cast<int>(extra) < 0) throw std::runtime_error("bad version");
+  }
+};
+
+TEST(GenServerCodeChange, AThrowingCodeChangeKeepsTheStateAndTheServerAndReturnsTheReason) {
+  peeper::runtime rt(deterministic());
+  auto s = peeper::start<upgradable>(rt, 1).value();
+  auto failed = peeper::code_change(s.resolve(), -1);
+  ASSERT_TRUE(failed);
+  EXPECT_NE(failed->to_string().find("bad version"), std::string::npos) << failed->to_string();
+  EXPECT_EQ(peeper::call(s, get{}), 1);
+  EXPECT_FALSE(peeper::code_change(s.resolve(), 2));
+  EXPECT_EQ(peeper::call(s, get{}), 101);
+  // A bad extra (std::bad_any_cast) is a failure like any other.
+  EXPECT_TRUE(peeper::code_change(s.resolve(), std::string("v3")));
+  EXPECT_EQ(peeper::call(s, get{}), 101);
+}
+
 TEST(GenServerCodeChange, OnADeadServerThrowsNoproc) {
   peeper::runtime rt(deterministic());
   auto c = peeper::start<counter>(rt, 1).value();

@@ -109,11 +109,12 @@ detail::stop_op async_stop(const pid& server, exit_reason reason, timeout_t time
                                timeout, "stop"));
 }
 
-void code_change(const pid& server, std::any extra, timeout_t timeout) {
+std::optional<exit_reason> code_change(const pid& server, std::any extra, timeout_t timeout) {
   auto req = std::make_unique<detail::request<detail::code_change_request>>(
       detail::envelope_kind::call, nullptr, &detail::invoke_code_change,
       detail::code_change_request{std::move(extra)});
-  detail::blocking_request<bool>(server, std::move(req), timeout, "code_change");
+  return detail::blocking_request<std::optional<exit_reason>>(server, std::move(req), timeout,
+                                                              "code_change");
 }
 
 }  // namespace peeper

@@ -247,7 +247,12 @@ detail::stop_op async_stop(const pid& server, exit_reason reason = exit_reason::
                            timeout_t timeout = infinity);
 
 /// Runs the server's code_change(state, extra) (if it has one) and waits for
-/// it. Outside processes only. Throws call_error.
-void code_change(const pid& server, std::any extra, timeout_t timeout = default_call_timeout);
+/// it, as sys:change_code does. Returns nothing on success (the new state is
+/// committed), or the reason code_change threw: then the server goes on with
+/// the state it had (if the state type cannot be copied, the throw crashes
+/// the server instead, and the caller gets call_error exited). Outside
+/// processes only. Throws call_error (timeout, noproc, exited, would_block).
+std::optional<exit_reason> code_change(const pid& server, std::any extra,
+                                       timeout_t timeout = default_call_timeout);
 
 }  // namespace peeper

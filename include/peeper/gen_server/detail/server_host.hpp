@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include <spdlog/spdlog.h>
 
@@ -158,14 +159,29 @@ class server_host : public server_host_base {
   }
 
   void on_code_change(std::any extra, from f) override {
+    using outcome = std::optional<exit_reason>;
     try {
       if constexpr (requires(Impl & i, state_type & s, const std::any& x) {
                       i.code_change(s, x);
                     }) {
-        impl_.code_change(*state_, extra);
+        if constexpr (std::is_copy_constructible_v<state_type>) {
+          // As sys:change_code: a code_change that throws leaves the state as
+          // it was and the server running; the caller gets the reason.
+          std::optional<state_type> next;
+          try {
+            next.emplace(*state_);
+            impl_.code_change(*next, extra);
+          } catch (...) {
+            f.reply(outcome(exit_reason::from_current_exception()));
+            return;
+          }
+          *state_ = std::move(*next);
+        } else {
+          impl_.code_change(*state_, extra);  // no copy to fall back on: a throw crashes
+        }
         committed();
       }
-      f.reply(true);
+      f.reply(outcome());
     } catch (...) {
       crash(std::current_exception(), &f);
     }
