@@ -54,6 +54,21 @@ class peeper_transfer : public ::testing::Test {
   pid target_ = dyn::start(rt_).process();
 };
 
+TEST_F(peeper_transfer, the_instance_keeps_its_restart_type) {
+  auto o = counter_options(3);
+  o.name = "transient";
+  auto child = peeper::server_child<counter>(o);
+  child.restart = peeper::restart_type::transient;
+  (void)dyn::start_child(source_, std::move(child));
+  pid moved = peeper::transfer(rt_, "transient", source_, target_);
+  auto kids = dyn::which_children(target_);
+  ASSERT_EQ(kids.size(), 1U);
+  EXPECT_EQ(kids[0].process, moved);
+  EXPECT_EQ(kids[0].restart, peeper::restart_type::transient);
+  EXPECT_EQ(kids[0].type, peeper::child_type::supervisor);
+  EXPECT_EQ(peeper::call(counter_instance(rt_, "transient"), get{}), 3);
+}
+
 TEST_F(peeper_transfer, the_instance_moves_with_its_state_and_dictionary_under_its_name) {
   pid old_sup = start_under(source_, "mover", 10);
   counter_instance by_name(rt_, "mover");

@@ -1,6 +1,7 @@
 #include "peeper/server/transfer.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "peeper/server/detail/core.hpp"
 #include "peeper/server/detail/instance_table.hpp"
@@ -27,19 +28,24 @@ const char* to_string(transfer_errc code) noexcept {
 
 namespace {
 
-bool is_child_of(const pid& sup, const pid& child) {
+/// What `sup` reports of `child`, if it is one of its children.
+std::optional<child_info> child_of(const pid& sup, const pid& child) {
   try {
     auto children = dynamic_supervisor::which_children(sup);
-    return std::any_of(children.begin(), children.end(),
-                       [&](const child_info& c) { return c.process == child; });
+    auto it = std::find_if(children.begin(), children.end(),
+                           [&](const child_info& c) { return c.process == child; });
+    if (it != children.end()) return *it;
   } catch (const supervisor_error&) {
-    return false;
   }
+  return std::nullopt;
 }
 
-/// A DynamicSupervisor child that starts an instance on `core`.
-dynamic_supervisor::child child_on(const std::shared_ptr<detail::core_base>& core) {
+/// A DynamicSupervisor child that starts an instance on `core`, with the
+/// restart type it had under the source.
+dynamic_supervisor::child child_on(const std::shared_ptr<detail::core_base>& core,
+                                   restart_type restart) {
   dynamic_supervisor::child c;
+  c.restart = restart;
   c.type = child_type::supervisor;
   c.shutdown = infinity;
   c.start = [core, spawn = core->get_spawner()](const std::vector<std::any>& /*extra*/) {
@@ -56,7 +62,8 @@ pid transfer(runtime& rt, const name& n, const pid& source, const pid& target) {
   if (!is_alive(source)) throw transfer_error(transfer_errc::source_not_found, source.to_string());
   if (!is_alive(target)) throw transfer_error(transfer_errc::target_not_found, target.to_string());
   pid old_sup = old_core->supervisor();
-  if (!is_child_of(source, old_sup)) {
+  const std::optional<child_info> was = child_of(source, old_sup);
+  if (!was) {
     throw transfer_error(transfer_errc::not_a_child,
                          n.to_string() + " is not a child of " + source.to_string());
   }
@@ -67,14 +74,20 @@ pid transfer(runtime& rt, const name& n, const pid& source, const pid& target) {
   old_core->succeed_by(new_core);
   detail::bind_instance_name(rt, n, new_core);
 
-  dynamic_supervisor::terminate_child(source,
-                                      old_sup);  // the old worker saves its dictionary as it ends
+  // The old worker saves its dictionary as it ends. If the source or the
+  // instance died since the checks, the old instance is gone (or going) all
+  // the same: the move goes on from what was committed, so the name, which
+  // already points at the new core, is never left without an instance.
+  try {
+    dynamic_supervisor::terminate_child(source, old_sup);
+  } catch (const supervisor_error&) {
+  }
   old_core->hand_over_state(*new_core);
 
   try {
-    return dynamic_supervisor::start_child(target, child_on(new_core));
+    return dynamic_supervisor::start_child(target, child_on(new_core, was->restart));
   } catch (const supervisor_error& e) {
-    pid back = dynamic_supervisor::start_child(source, child_on(new_core));
+    pid back = dynamic_supervisor::start_child(source, child_on(new_core, was->restart));
     throw transfer_error(
         transfer_errc::start_failed,
         std::string(e.what()) + "; restarted under the source as " + back.to_string());
