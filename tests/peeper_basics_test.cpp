@@ -125,34 +125,31 @@ TEST(peeper_basics, an_instance_is_a_supervisor_with_keeper_then_worker) {
   EXPECT_EQ(peeper::worker_ref(s).resolve(), w);
 }
 
-TEST(peeper_basics, which_children_waits_for_a_restarting_keeper) {
+/// Kills the instance's child `which` ("worker" or "state"), then expects
+/// which_children to report both children running, `which` a new process.
+void expect_which_children_after_killing(const std::string& which) {
   quiet_log quiet;
   peeper::runtime rt;
   auto s = start_counter(rt, counter_options());
-  pid k = peeper::keeper(s);
-  peeper::exit(k, exit_reason::kill());
-  await_exit(rt, k);
+  pid victim = which == "worker" ? peeper::worker(s) : peeper::keeper(s);
+  peeper::exit(victim, exit_reason::kill());
+  await_exit(rt, victim);
   auto kids = peeper::which_children(s, hang_guard);
   ASSERT_EQ(kids.size(), 2U);
-  EXPECT_EQ(kids[1].id, "state");
-  EXPECT_NE(kids[1].process, k);
-  for (const auto& c : kids) EXPECT_TRUE(peeper::is_alive(c.process)) << c.id;
+  for (const auto& c : kids) {
+    EXPECT_TRUE(peeper::is_alive(c.process)) << c.id;
+    EXPECT_NE(c.process, victim) << c.id;
+  }
+  EXPECT_EQ(kids[0].process, peeper::worker(s));
   EXPECT_EQ(kids[1].process, peeper::keeper(s));
 }
 
 TEST(peeper_basics, which_children_waits_for_a_restarting_worker) {
-  quiet_log quiet;
-  peeper::runtime rt;
-  auto s = start_counter(rt, counter_options());
-  pid w = peeper::worker(s);
-  peeper::exit(w, exit_reason::kill());
-  await_exit(rt, w);
-  auto kids = peeper::which_children(s, hang_guard);
-  ASSERT_EQ(kids.size(), 2U);
-  for (const auto& c : kids) {
-    EXPECT_TRUE(c.process) << c.id;
-    EXPECT_NE(c.process, w);
-  }
+  expect_which_children_after_killing("worker");
+}
+
+TEST(peeper_basics, which_children_waits_for_a_restarting_keeper) {
+  expect_which_children_after_killing("state");
 }
 
 TEST(peeper_basics, stop_ends_the_whole_tree_and_runs_terminate) {
