@@ -33,7 +33,10 @@ struct start_options {
   /// Registers the server under this name before init. (The `{}` lets
   /// `{.init_timeout = t}` leave it out without a -Wextra warning.)
   std::optional<peeper::name> name{};
-  /// How long init may take; after it the process is killed.
+  /// How long init may take; after it the start returns timeout and the
+  /// process is killed. A kill takes effect when the process next suspends
+  /// (processes are not preempted): an init that computes or blocks for
+  /// longer keeps its thread and its name until it returns, then dies.
   timeout_t init_timeout = infinity;
 };
 
