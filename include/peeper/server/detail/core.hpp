@@ -135,15 +135,16 @@ class core_base {
   /// The current worker, waiting (from an outside thread) until one is
   /// attached or `deadline`. Null on timeout or once closed.
   pid wait_worker(runtime_core& rt, clock::time_point deadline) {
-    auto event = std::make_shared<thread_event>();
-    {
-      std::lock_guard lock(mutex_);
-      if (closed_) return {};
-      if (pid w = worker_.target()) return w;
-      attach_waiters_.push_back(event);
+    for (;;) {  // a keeper's attach wakes the waiters too
+      auto event = std::make_shared<thread_event>();
+      {
+        std::lock_guard lock(mutex_);
+        if (closed_) return {};
+        if (pid w = worker_.target()) return w;
+        attach_waiters_.push_back(event);
+      }
+      if (!event->wait_until(rt, deadline)) return worker_.target();
     }
-    event->wait_until(rt, deadline);
-    return worker_.target();
   }
   /// Waits (from an outside thread) until both a worker and a keeper are
   /// attached. False on timeout at `deadline` or once closed.
