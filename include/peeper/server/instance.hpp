@@ -93,6 +93,15 @@ instance_route route_to(const instance<Impl>& s) {
   return {s.core()};
 }
 
+/// cast and send: straight to the held core's route when it is current,
+/// else through the current core. False if the instance is gone.
+template <class Impl>
+bool push_to(const instance<Impl>& s, envelope_ptr& e) {
+  if (auto* c = s.held_core()) return c->worker_route().deliver(e);
+  auto r = route_to(s);
+  return r.valid() && r.push(e);
+}
+
 void stop_instance(const pid& supervisor, exit_reason reason, timeout_t timeout);
 std::vector<child_info> instance_children(core_base& core, timeout_t timeout);
 
@@ -127,9 +136,7 @@ template <class Impl, class Msg>
 requires accepts_cast<Impl, std::decay_t<Msg>>
 bool cast(const instance<Impl>& s, Msg&& msg) {
   detail::envelope_ptr e = detail::make_cast<Impl>(std::forward<Msg>(msg));
-  if (auto* c = s.held_core()) return c->worker_route().deliver(e);
-  auto r = detail::route_to(s);
-  return r.valid() && r.push(e);
+  return detail::push_to(s, e);
 }
 
 /// Sends a plain message to the instance's worker (handle_info), as cast.
@@ -137,9 +144,7 @@ template <class Impl, class T>
 bool send(const instance<Impl>& s, T&& msg) {
   detail::envelope_ptr e =
       detail::make_message<std::decay_t<T>>(detail::envelope_kind::message, std::forward<T>(msg));
-  if (auto* c = s.held_core()) return c->worker_route().deliver(e);
-  auto r = detail::route_to(s);
-  return r.valid() && r.push(e);
+  return detail::push_to(s, e);
 }
 
 /// Stops the whole instance: the worker, then the keeper, then the

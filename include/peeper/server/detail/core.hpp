@@ -94,25 +94,18 @@ class core_base {
 
   /// A worker takes over: its messages so far, and the dictionary to restore.
   std::vector<envelope_ptr> attach_worker(const pid& w, dictionary& dict) {
-    std::vector<std::shared_ptr<thread_event>> waiters;
     std::vector<envelope_ptr> carried = worker_.attach(w);
     {
       std::lock_guard lock(mutex_);
       dict = dictionary_;
-      waiters.swap(attach_waiters_);
     }
-    for (auto& e : waiters) e->notify();
+    wake_attach_waiters();
     return carried;
   }
   /// A keeper takes over: its messages so far.
   std::vector<envelope_ptr> attach_keeper(const pid& k) {
-    std::vector<std::shared_ptr<thread_event>> waiters;
     std::vector<envelope_ptr> carried = keeper_.attach(k);
-    {
-      std::lock_guard lock(mutex_);
-      waiters.swap(attach_waiters_);
-    }
-    for (auto& e : waiters) e->notify();
+    wake_attach_waiters();
     return carried;
   }
   /// The worker leaves, with its dictionary. See route::detach.
@@ -135,30 +128,13 @@ class core_base {
   /// The current worker, waiting (from an outside thread) until one is
   /// attached or `deadline`. Null on timeout or once closed.
   pid wait_worker(runtime_core& rt, clock::time_point deadline) {
-    for (;;) {  // a keeper's attach wakes the waiters too
-      auto event = std::make_shared<thread_event>();
-      {
-        std::lock_guard lock(mutex_);
-        if (closed_) return {};
-        if (pid w = worker_.target()) return w;
-        attach_waiters_.push_back(event);
-      }
-      if (!event->wait_until(rt, deadline)) return worker_.target();
-    }
+    (void)wait_attached(rt, deadline, [this] { return bool(worker_.target()); });
+    return worker_.target();
   }
   /// Waits (from an outside thread) until both a worker and a keeper are
   /// attached. False on timeout at `deadline` or once closed.
   bool wait_both(runtime_core& rt, clock::time_point deadline) {
-    for (;;) {
-      auto event = std::make_shared<thread_event>();
-      {
-        std::lock_guard lock(mutex_);
-        if (closed_) return false;
-        if (worker_.target() && keeper_.target()) return true;
-        attach_waiters_.push_back(event);
-      }
-      if (!event->wait_until(rt, deadline)) return false;
-    }
+    return wait_attached(rt, deadline, [this] { return worker_.target() && keeper_.target(); });
   }
 
   /// A transfer made `next` this instance's successor: this core's routes
@@ -275,6 +251,30 @@ class core_base {
   }
 
  private:
+  /// Waits until `ready()` (checked under mutex_, again after each attach);
+  /// false on timeout or once closed.
+  template <class Ready>
+  bool wait_attached(runtime_core& rt, clock::time_point deadline, Ready ready) {
+    for (;;) {
+      auto event = std::make_shared<thread_event>();
+      {
+        std::lock_guard lock(mutex_);
+        if (closed_) return false;
+        if (ready()) return true;
+        attach_waiters_.push_back(event);
+      }
+      if (!event->wait_until(rt, deadline)) return false;
+    }
+  }
+  void wake_attach_waiters() {
+    std::vector<std::shared_ptr<thread_event>> waiters;
+    {
+      std::lock_guard lock(mutex_);
+      waiters.swap(attach_waiters_);
+    }
+    for (auto& e : waiters) e->notify();
+  }
+
   runtime_core* rt_;
   std::optional<name> name_;
   route worker_;
