@@ -16,68 +16,24 @@
 // machine-readable record, "result key=value ...", which scripts/bench.sh
 // collects over several runs.
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <new>
 #include <semaphore>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <malloc.h>
 #include <unistd.h>
 
+#include "heap_count.hpp"
 #include "peeper/gen_server/gen_server.hpp"
 #include "peeper/runtime/process.hpp"
 #include "peeper/runtime/runtime.hpp"
-
-// ---- optional heap accounting ----------------------------------------------------------
-// Replacing the global allocation functions lets --allocations count, by
-// requested size, the blocks allocated while the processes are created.
-// Without the flag the counting is off and costs one relaxed load.
-
-namespace {
-
-constexpr std::size_t max_tracked_size = 4096;
-std::atomic<bool> g_counting{false};
-std::array<std::atomic<std::uint64_t>, max_tracked_size + 1> g_by_size{};
-std::atomic<std::uint64_t> g_freed{0};
-std::atomic<std::uint64_t> g_usable_allocated{0};
-std::atomic<std::uint64_t> g_usable_freed{0};
-
-void* counted_alloc(std::size_t n) {
-  void* p = std::malloc(n == 0 ? 1 : n);
-  if (p == nullptr) throw std::bad_alloc();
-  if (g_counting.load(std::memory_order_relaxed)) {
-    g_by_size[std::min(n, max_tracked_size)].fetch_add(1, std::memory_order_relaxed);
-    g_usable_allocated.fetch_add(malloc_usable_size(p), std::memory_order_relaxed);
-  }
-  return p;
-}
-
-void counted_free(void* p) noexcept {
-  if (p == nullptr) return;
-  if (g_counting.load(std::memory_order_relaxed)) {
-    g_freed.fetch_add(1, std::memory_order_relaxed);
-    g_usable_freed.fetch_add(malloc_usable_size(p), std::memory_order_relaxed);
-  }
-  std::free(p);
-}
-
-}  // namespace
-
-void* operator new(std::size_t n) { return counted_alloc(n); }
-void* operator new[](std::size_t n) { return counted_alloc(n); }
-void operator delete(void* p) noexcept { counted_free(p); }
-void operator delete[](void* p) noexcept { counted_free(p); }
-void operator delete(void* p, std::size_t /*n*/) noexcept { counted_free(p); }
-void operator delete[](void* p, std::size_t /*n*/) noexcept { counted_free(p); }
 
 namespace {
 
@@ -174,25 +130,6 @@ task<> ping_all(job* j) {
   j->done.release();
 }
 
-void print_allocations(std::int64_t n) {
-  std::printf("heap blocks allocated while creating (by requested size, per process):\n");
-  std::uint64_t blocks = 0;
-  for (std::size_t s = 0; s <= max_tracked_size; ++s) {
-    const auto count = g_by_size[s].load();
-    blocks += count;
-    if (count * 10 >= static_cast<std::uint64_t>(n)) {  // at least one in ten processes
-      std::printf("  %s%4zu bytes: %.2f\n", s == max_tracked_size ? ">=" : "  ", s,
-                  static_cast<double>(count) / static_cast<double>(n));
-    }
-  }
-  const double net =
-      static_cast<double>(g_usable_allocated.load()) - static_cast<double>(g_usable_freed.load());
-  std::printf("  blocks allocated %.2f, freed %.2f; net usable bytes %.0f per process\n",
-              static_cast<double>(blocks) / static_cast<double>(n),
-              static_cast<double>(g_freed.load()) / static_cast<double>(n),
-              net / static_cast<double>(n));
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -216,7 +153,7 @@ int main(int argc, char** argv) {
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // threads settled
   const std::int64_t rss_before = rss_bytes();
 
-  g_counting.store(allocations);
+  heap_count::counting.store(allocations);
   auto t0 = clock_type::now();
   peeper::spawn(rt, [&j] { return create_all(&j); });
   j.done.acquire();
@@ -225,7 +162,7 @@ int main(int argc, char** argv) {
   // Every process has run to its first wait (or finished init); let the
   // last ones finish suspending before reading.
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  g_counting.store(false);
+  heap_count::counting.store(false);
   if (j.failed) {
     std::fprintf(stderr, "a server failed to start\n");
     return 1;
@@ -238,7 +175,7 @@ int main(int argc, char** argv) {
       "each\n",
       j.kind.c_str(), static_cast<long long>(j.n), rt.process_count(), create_s,
       static_cast<double>(rss_after - rss_before) / 1e6, per_process);
-  if (allocations) print_allocations(j.n);
+  if (allocations) heap_count::print("process", j.n);
 
   double ping_s = 0;
   if (ping) {

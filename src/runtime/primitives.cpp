@@ -43,7 +43,7 @@ ref monitor(const pid& p) {
   process& me = current_or_throw("monitor");
   require(p, "monitor");
   ref r = ref::make();
-  me.rel().monitoring.emplace(r.id(), p);
+  me.rel().monitoring.insert({r.id(), p});
   process::deliver(p.control_block(), std::make_unique<detail::monitor_signal>(
                                           envelope_kind::monitor, r.id(), me.self()));
   return r;

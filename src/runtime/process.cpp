@@ -242,7 +242,7 @@ void process::on_signal(envelope_ptr e) {
       return;
     case envelope_kind::monitor: {
       auto& s = static_cast<monitor_signal&>(*e);
-      rel().watchers.emplace(s.tag, std::move(s.watcher));
+      rel().watchers.insert({s.tag, std::move(s.watcher)});
       return;
     }
     case envelope_kind::demonitor:

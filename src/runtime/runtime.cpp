@@ -124,8 +124,8 @@ pid runtime_core::spawn(std::unique_ptr<behaviour> b, process* link_to, process*
     link_to->add_link_local(result);
   }
   if (monitor_by != nullptr) {
-    p->rel().watchers.emplace(monitor_tag, monitor_by->self());
-    monitor_by->rel().monitoring.emplace(monitor_tag, result);
+    p->rel().watchers.insert({monitor_tag, monitor_by->self()});
+    monitor_by->rel().monitoring.insert({monitor_tag, result});
   }
   if (current() == nullptr) {
     p->mark_root();

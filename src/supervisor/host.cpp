@@ -189,9 +189,11 @@ task<void> host_base::delete_child(std::string /*id*/, from f) {
 bool host_base::add_restart() {
   auto now = current()->rt().now();
   // OTP keeps the restarts at or after now - period.
-  while (!restarts_.empty() && restarts_.front() < now - period_) restarts_.pop_front();
-  restarts_.push_back(now);
-  return static_cast<long long>(restarts_.size()) <= static_cast<long long>(max_restarts_);
+  if (!restarts_) restarts_ = std::make_unique<std::deque<std::chrono::steady_clock::time_point>>();
+  auto& times = *restarts_;
+  while (!times.empty() && times.front() < now - period_) times.pop_front();
+  times.push_back(now);
+  return static_cast<long long>(times.size()) <= static_cast<long long>(max_restarts_);
 }
 
 bool host_base::auto_shutdown_due(bool significant, bool significant_left) const {

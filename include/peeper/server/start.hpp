@@ -102,9 +102,7 @@ supervisor_flags instance_flags(const server_options<State>& o) {
 }
 
 template <class Impl>
-task<start_outcome> start_instance_linked(
-    std::shared_ptr<instance_core<typename Impl::state_type>> core,
-    server_options<typename Impl::state_type> opts);
+task<start_outcome> start_instance_linked(std::shared_ptr<core_base> core);
 
 /// A new core; it can restart its instance elsewhere (a transfer) with the same options.
 template <class Impl>
@@ -115,26 +113,27 @@ std::shared_ptr<instance_core<typename Impl::state_type>> make_core(
   core->set_table_policy(o.keep_tables);
   core->set_settings({instance_flags(o), o.init_timeout});
   core->set_server_type(type_id<Impl>());
-  core->set_spawner([o](std::shared_ptr<core_base> c) {
-    return start_instance_linked<Impl>(std::static_pointer_cast<instance_core<S>>(std::move(c)), o);
-  });
+  core->set_spawner(&start_instance_linked<Impl>);
   return core;
 }
 
-template <class State>
-start_options instance_start_options(const server_options<State>& o) {
+inline start_options instance_start_options(const core_base& core) {
   start_options s;
-  s.name = o.name;
+  s.name = core.instance_name();
   return s;
 }
 
-/// Starts an instance linked to the calling process (a supervisor, for specs).
+/// Starts an instance on `core` (an instance_core of Impl's state type; its
+/// settings say how) linked to the calling process (a supervisor, for specs).
 template <class Impl>
-task<start_outcome> start_instance_linked(
-    std::shared_ptr<instance_core<typename Impl::state_type>> core,
-    server_options<typename Impl::state_type> opts) {
-  auto op = supervisor::start_link(instance_children<Impl>(core, opts.init_timeout),
-                                   instance_flags(opts), instance_start_options(opts));
+task<start_outcome> start_instance_linked(std::shared_ptr<core_base> core) {
+  using S = typename Impl::state_type;
+  const instance_settings settings = core->settings();
+  start_options o = instance_start_options(*core);
+  auto op = supervisor::start_link(
+      instance_children<Impl>(std::static_pointer_cast<instance_core<S>>(std::move(core)),
+                              settings.init_timeout),
+      settings.flags, std::move(o));
   start_outcome outcome = co_await op;
   co_return outcome;
 }
@@ -150,7 +149,7 @@ template <class Impl>
 instance_result<Impl> start(runtime& rt, server_options<typename Impl::state_type> opts) {
   auto core = detail::make_core<Impl>(rt.core(), opts);
   return {supervisor::start(rt, detail::instance_children<Impl>(core, opts.init_timeout),
-                            detail::instance_flags(opts), detail::instance_start_options(opts)),
+                            detail::instance_flags(opts), detail::instance_start_options(*core)),
           core};
 }
 
@@ -159,7 +158,7 @@ instance_result<Impl> start(runtime& rt, server_options<typename Impl::state_typ
 template <class Impl>
 task<instance_result<Impl>> start_link(server_options<typename Impl::state_type> opts) {
   auto core = detail::make_core<Impl>(detail::current_or_throw("start_link").rt(), opts);
-  start_outcome o = co_await detail::start_instance_linked<Impl>(core, opts);
+  start_outcome o = co_await detail::start_instance_linked<Impl>(core);
   co_return instance_result<Impl>(std::move(o), core);
 }
 
@@ -174,7 +173,7 @@ child_spec server_spec(std::string id, server_options<typename Impl::state_type>
   s.shutdown = infinity;
   s.start = [opts]() {
     auto core = detail::make_core<Impl>(detail::current_or_throw("server_spec").rt(), opts);
-    return detail::start_instance_linked<Impl>(core, opts);
+    return detail::start_instance_linked<Impl>(std::move(core));
   };
   return s;
 }

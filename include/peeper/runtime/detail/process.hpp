@@ -12,11 +12,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "peeper/runtime/detail/envelope.hpp"
+#include "peeper/runtime/detail/relation_list.hpp"
 #include "peeper/runtime/dictionary.hpp"
 #include "peeper/runtime/exit_reason.hpp"
 #include "peeper/runtime/pid.hpp"
@@ -73,9 +73,10 @@ struct wait_state {
 
 /// Relations and per-process data, allocated on first use.
 struct relations {
-  std::unordered_set<pid> links;
-  std::unordered_map<std::uint64_t, pid> watchers;    // monitors on this process: tag -> watcher
-  std::unordered_map<std::uint64_t, pid> monitoring;  // monitors this process holds: tag -> target
+  using monitor_list = relation_list<std::pair<std::uint64_t, pid>, std::uint64_t, first_key>;
+  relation_list<pid, pid, identity_key> links;
+  monitor_list watchers;    // monitors on this process: (tag, watcher)
+  monitor_list monitoring;  // monitors this process holds: (tag, target)
   std::vector<std::pair<std::uint64_t, std::function<void(const exit_reason&)>>> exit_hooks;
 };
 

@@ -196,17 +196,12 @@ class core_base {
   [[nodiscard]] virtual std::shared_ptr<core_base> make_successor() const = 0;
   /// Copies the committed state and the saved dictionary into `next` (same type).
   virtual void hand_over_state(core_base& next) const = 0;
-  /// Starts an instance on this core, linked to the calling process (a
-  /// DynamicSupervisor); set by the start functions, which know the server type.
-  using spawner = std::function<task<start_outcome>(std::shared_ptr<core_base>)>;
-  void set_spawner(spawner s) {
-    std::lock_guard lock(mutex_);
-    spawner_ = std::move(s);
-  }
-  [[nodiscard]] spawner get_spawner() const {
-    std::lock_guard lock(mutex_);
-    return spawner_;
-  }
+  /// Starts an instance on a core made by make_successor, linked to the
+  /// calling process (a DynamicSupervisor); set by the start functions, which
+  /// know the server type. A plain function: the core's settings say the rest.
+  using spawner = task<start_outcome> (*)(std::shared_ptr<core_base>);
+  void set_spawner(spawner s) noexcept { spawner_ = s; }
+  [[nodiscard]] spawner get_spawner() const noexcept { return spawner_; }
 
   /// The instance is gone: refuse messages from now on, delete the tables
   /// kept for a worker that will never come.
@@ -285,13 +280,13 @@ class core_base {
   std::vector<std::shared_ptr<thread_event>> attach_waiters_;  // guarded by mutex_
   bool closed_ = false;                                        // guarded by mutex_
   std::shared_ptr<core_base> successor_;                       // guarded by mutex_
-  spawner spawner_;                                            // guarded by mutex_
   std::uint64_t table_pid_ = 0;                                // guarded by mutex_
   std::string table_name_;                                     // guarded by mutex_
   std::vector<kept_table> kept_;                               // guarded by mutex_
   keep_tables table_policy_;         // set before the instance starts, then read-only
   instance_settings settings_;       // likewise
   type_id_t server_type_ = nullptr;  // likewise
+  spawner spawner_ = nullptr;        // likewise
   // closed_ or successor_ set (written under mutex_, read without it by current()).
   std::atomic<bool> superseded_{false};
 };
