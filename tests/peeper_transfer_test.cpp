@@ -2,6 +2,7 @@
 // instance moves with its state and dictionary under its name; the errors
 // leave it working where it was; and no message is lost on the way.
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <string>
 #include <thread>
@@ -67,6 +68,36 @@ TEST_F(peeper_transfer, the_instance_keeps_its_restart_type) {
   EXPECT_EQ(kids[0].restart, peeper::restart_type::transient);
   EXPECT_EQ(kids[0].type, peeper::child_type::supervisor);
   EXPECT_EQ(peeper::call(counter_instance(rt_, "transient"), get{}), 3);
+}
+
+TEST_F(peeper_transfer, the_instance_keeps_its_shutdown_and_significant_flag) {
+  dyn::options significant_ends;
+  significant_ends.auto_shutdown = peeper::auto_shutdown::any_significant;
+  const pid source = dyn::start(rt_, significant_ends).process();
+  const pid target = dyn::start(rt_, significant_ends).process();
+  auto o = counter_options(3);
+  o.name = "significant";
+  auto child = peeper::server_child<counter>(o);
+  child.restart = peeper::restart_type::transient;
+  child.shutdown = std::chrono::milliseconds(250);
+  child.significant = true;
+  (void)dyn::start_child(source, std::move(child));
+
+  const pid moved = peeper::transfer(rt_, "significant", source, target);
+  auto kids = dyn::which_children(target);
+  ASSERT_EQ(kids.size(), 1U);
+  EXPECT_EQ(kids[0].process, moved);
+  EXPECT_TRUE(kids[0].shutdown == peeper::shutdown_t(std::chrono::milliseconds(250)));
+  EXPECT_TRUE(kids[0].significant);
+  EXPECT_TRUE(dyn::which_children(source).empty());
+  // Significant under the target too: its orderly end ends the target, not the source.
+  event_queue<exit_reason> target_end;
+  watch(rt_, target, target_end);
+  peeper::stop(counter_instance(rt_, "significant"));
+  auto why = target_end.pop();
+  ASSERT_TRUE(why);
+  EXPECT_TRUE(why->is_orderly()) << why->to_string();
+  EXPECT_TRUE(peeper::is_alive(source));
 }
 
 TEST_F(peeper_transfer, the_instance_moves_with_its_state_and_dictionary_under_its_name) {

@@ -346,16 +346,6 @@ std::string encode_tables(runtime& rt, const transfer_entry& entry, std::vector<
   return text;
 }
 
-bool is_child_of(const pid& sup, const pid& child) {
-  try {
-    auto children = dynamic_supervisor::which_children(sup);
-    return std::any_of(children.begin(), children.end(),
-                       [&](const child_info& c) { return c.process == child; });
-  } catch (const supervisor_error&) {
-    return false;
-  }
-}
-
 }  // namespace
 
 std::weak_ptr<node_core> share(node_core& n) { return n.weak_from_this(); }
@@ -386,16 +376,6 @@ void add_transfer_entry(node_core& n, const std::string& tag, peeper::detail::ty
   ensure_receiver(n);
 }
 
-dynamic_supervisor::child instance_child(const std::shared_ptr<core_base>& core) {
-  dynamic_supervisor::child c;
-  c.type = child_type::supervisor;
-  c.shutdown = infinity;
-  c.start = [core, spawn = core->get_spawner()](const std::vector<std::any>& /*extra*/) {
-    return spawn(core);
-  };
-  return c;
-}
-
 }  // namespace detail
 
 pid transfer(node& n, const name& name, const pid& source, const remote_target& target,
@@ -413,7 +393,8 @@ pid transfer(node& n, const name& name, const pid& source, const remote_target& 
   }
   if (!is_alive(source)) throw transfer_error(transfer_errc::source_not_found, source.to_string());
   const pid old_sup = old_core->supervisor();
-  if (!detail::is_child_of(source, old_sup)) {
+  const std::optional<child_info> was = peeper::detail::child_entry(source, old_sup);
+  if (!was) {
     throw transfer_error(transfer_errc::not_a_child,
                          name.to_string() + " is not a child of " + source.to_string());
   }
@@ -460,7 +441,7 @@ pid transfer(node& n, const name& name, const pid& source, const remote_target& 
   } catch (...) {
     // It stays: restarted under the source on the new core, with its tables and what waited.
     for (auto& t : tables) next->keep_table(std::move(t));
-    (void)dynamic_supervisor::start_child(source, detail::instance_child(next));
+    (void)dynamic_supervisor::start_child(source, peeper::detail::instance_child(next, was));
     throw;
   }
   // The tables live on in the new instance; the source's copies go.

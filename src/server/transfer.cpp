@@ -26,10 +26,9 @@ const char* to_string(transfer_errc code) noexcept {
   return "unknown";
 }
 
-namespace {
+namespace detail {
 
-/// What `sup` reports of `child`, if it is one of its children.
-std::optional<child_info> child_of(const pid& sup, const pid& child) {
+std::optional<child_info> child_entry(const pid& sup, const pid& child) {
   try {
     auto children = dynamic_supervisor::which_children(sup);
     auto it = std::find_if(children.begin(), children.end(),
@@ -40,21 +39,23 @@ std::optional<child_info> child_of(const pid& sup, const pid& child) {
   return std::nullopt;
 }
 
-/// A DynamicSupervisor child that starts an instance on `core`, with the
-/// restart type it had under the source.
-dynamic_supervisor::child child_on(const std::shared_ptr<detail::core_base>& core,
-                                   restart_type restart) {
+dynamic_supervisor::child instance_child(const std::shared_ptr<core_base>& core,
+                                         const std::optional<child_info>& as) {
   dynamic_supervisor::child c;
-  c.restart = restart;
   c.type = child_type::supervisor;
   c.shutdown = infinity;
+  if (as) {
+    c.restart = as->restart;
+    c.shutdown = as->shutdown;
+    c.significant = as->significant;
+  }
   c.start = [core, spawn = core->get_spawner()](const std::vector<std::any>& /*extra*/) {
     return spawn(core);
   };
   return c;
 }
 
-}  // namespace
+}  // namespace detail
 
 pid transfer(runtime& rt, const name& n, const pid& source, const pid& target) {
   std::shared_ptr<detail::core_base> old_core = detail::latest_core(detail::find_instance(rt, n));
@@ -62,7 +63,7 @@ pid transfer(runtime& rt, const name& n, const pid& source, const pid& target) {
   if (!is_alive(source)) throw transfer_error(transfer_errc::source_not_found, source.to_string());
   if (!is_alive(target)) throw transfer_error(transfer_errc::target_not_found, target.to_string());
   pid old_sup = old_core->supervisor();
-  const std::optional<child_info> was = child_of(source, old_sup);
+  const std::optional<child_info> was = detail::child_entry(source, old_sup);
   if (!was) {
     throw transfer_error(transfer_errc::not_a_child,
                          n.to_string() + " is not a child of " + source.to_string());
@@ -85,9 +86,9 @@ pid transfer(runtime& rt, const name& n, const pid& source, const pid& target) {
   old_core->hand_over_state(*new_core);
 
   try {
-    return dynamic_supervisor::start_child(target, child_on(new_core, was->restart));
+    return dynamic_supervisor::start_child(target, detail::instance_child(new_core, was));
   } catch (const supervisor_error& e) {
-    pid back = dynamic_supervisor::start_child(source, child_on(new_core, was->restart));
+    pid back = dynamic_supervisor::start_child(source, detail::instance_child(new_core, was));
     throw transfer_error(
         transfer_errc::start_failed,
         std::string(e.what()) + "; restarted under the source as " + back.to_string());

@@ -178,7 +178,8 @@ class dynamic_host final : public host_base {
     r.children.reserve(children_.size());
     for (const auto& [p, c] : children_) {
       r.children.push_back(child_info{std::string(), c.restarting ? pid() : p, c.restarting,
-                                      c.spec.type, c.spec.restart});
+                                      c.spec.type, c.spec.restart, shutdown_of(c.spec),
+                                      c.spec.significant});
     }
     std::sort(r.children.begin(), r.children.end(),
               [](const child_info& a, const child_info& b) { return a.process < b.process; });

@@ -27,7 +27,7 @@ class host_base::run_end final : public completion<void> {
 host_base::host_base(std::optional<name> n, pid parent, from ack, int max_restarts,
                      std::chrono::milliseconds period, peeper::auto_shutdown as)
     : auto_shutdown_(as),
-      name_(std::move(n)),
+      name_(box_name(std::move(n))),
       parent_(std::move(parent)),
       ack_(std::move(ack)),
       max_restarts_(max_restarts),
@@ -69,6 +69,7 @@ void host_base::start() {
       fail_start(start_errc::already_started, exit_reason::normal(), e.holder());
       return;
     }
+    name_.reset();  // registered: the registry holds it now
   }
   run(init());
 }

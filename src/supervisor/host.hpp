@@ -153,7 +153,7 @@ class host_base : public server_host_base {
   task<std::optional<exit_reason>> wait_down(ref mon,
                                              std::optional<std::chrono::milliseconds> timeout);
 
-  std::optional<name> name_;
+  std::unique_ptr<name> name_;  // registered at start, then released
   pid parent_;
   from ack_;
   from stop_from_;  // a stop request: answered (exited) when this process is gone

@@ -209,8 +209,9 @@ class static_host final : public host_base {
     op_reply r;
     r.children.reserve(children_.size());
     for (auto it = children_.rbegin(); it != children_.rend(); ++it) {
-      r.children.push_back(
-          child_info{it->spec.id, it->process, it->restarting, it->spec.type, it->spec.restart});
+      r.children.push_back(child_info{it->spec.id, it->process, it->restarting, it->spec.type,
+                                      it->spec.restart, shutdown_of(it->spec),
+                                      it->spec.significant});
     }
     f.reply(std::move(r));
     co_return;

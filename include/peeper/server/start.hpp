@@ -85,14 +85,19 @@ task<start_outcome> start_worker(std::shared_ptr<instance_core<typename Impl::st
 
 template <class Impl>
 std::vector<child_spec> instance_children(
-    const std::shared_ptr<instance_core<typename Impl::state_type>>& core, timeout_t init_timeout) {
+    const std::shared_ptr<instance_core<typename Impl::state_type>>& core) {
+  using core_type = instance_core<typename Impl::state_type>;
+  // Each start function holds only `life` (the smallest closure a std::function can box).
   auto life = std::make_shared<instance_life>(core);
   child_spec keeper;
   keeper.id = "state";
-  keeper.start = [core, life] { return start_keeper(core); };
+  keeper.start = [life] { return start_keeper(std::static_pointer_cast<core_type>(life->core)); };
   child_spec worker;
   worker.id = "worker";
-  worker.start = [core, life, init_timeout] { return start_worker<Impl>(core, init_timeout); };
+  worker.start = [life] {
+    return start_worker<Impl>(std::static_pointer_cast<core_type>(life->core),
+                              life->core->settings().init_timeout);
+  };
   return {std::move(keeper), std::move(worker)};
 }
 
@@ -128,12 +133,11 @@ inline start_options instance_start_options(const core_base& core) {
 template <class Impl>
 task<start_outcome> start_instance_linked(std::shared_ptr<core_base> core) {
   using S = typename Impl::state_type;
-  const instance_settings settings = core->settings();
+  const supervisor_flags flags = core->settings().flags;
   start_options o = instance_start_options(*core);
   auto op = supervisor::start_link(
-      instance_children<Impl>(std::static_pointer_cast<instance_core<S>>(std::move(core)),
-                              settings.init_timeout),
-      settings.flags, std::move(o));
+      instance_children<Impl>(std::static_pointer_cast<instance_core<S>>(std::move(core))), flags,
+      std::move(o));
   start_outcome outcome = co_await op;
   co_return outcome;
 }
@@ -148,8 +152,8 @@ task<start_outcome> start_instance_linked(std::shared_ptr<core_base> core) {
 template <class Impl>
 instance_result<Impl> start(runtime& rt, server_options<typename Impl::state_type> opts) {
   auto core = detail::make_core<Impl>(rt.core(), opts);
-  return {supervisor::start(rt, detail::instance_children<Impl>(core, opts.init_timeout),
-                            detail::instance_flags(opts), detail::instance_start_options(*core)),
+  return {supervisor::start(rt, detail::instance_children<Impl>(core), detail::instance_flags(opts),
+                            detail::instance_start_options(*core)),
           core};
 }
 

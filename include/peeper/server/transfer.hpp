@@ -1,6 +1,8 @@
 // Moving a Peeper instance from one DynamicSupervisor to another.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -8,6 +10,8 @@
 #include "peeper/runtime/names.hpp"
 #include "peeper/runtime/pid.hpp"
 #include "peeper/runtime/runtime.hpp"
+#include "peeper/supervisor/child_info.hpp"
+#include "peeper/supervisor/dynamic_supervisor.hpp"
 
 namespace peeper {
 
@@ -46,5 +50,19 @@ class transfer_error : public std::runtime_error {
 /// the source's child, nothing moves and the instance keeps working; if the
 /// target refuses it, it is restarted under the source (start_failed).
 pid transfer(runtime& rt, const name& n, const pid& source, const pid& target);
+
+namespace detail {
+class core_base;
+
+/// What the DynamicSupervisor `sup` reports of `child`, if it is one of its
+/// children (nothing if `sup` is not a live DynamicSupervisor).
+std::optional<child_info> child_entry(const pid& sup, const pid& child);
+
+/// A DynamicSupervisor child that starts an instance on `core` (made by
+/// make_successor) with the restart, shutdown and significant flag `as`
+/// reports (a moved instance keeps them), or a server_child's defaults.
+dynamic_supervisor::child instance_child(const std::shared_ptr<core_base>& core,
+                                         const std::optional<child_info>& as = std::nullopt);
+}  // namespace detail
 
 }  // namespace peeper

@@ -18,6 +18,10 @@ struct child_info {
   bool restarting = false;
   child_type type = child_type::worker;
   restart_type restart = restart_type::permanent;
+  /// The spec's shutdown (its default filled in) and significant flag (OTP
+  /// does not report these; a transfer carries them to the target).
+  shutdown_t shutdown = default_shutdown(child_type::worker);
+  bool significant = false;
 };
 
 struct child_counts {

@@ -30,6 +30,7 @@
 #include "peeper/server/detail/core.hpp"
 #include "peeper/server/detail/instance_table.hpp"
 #include "peeper/server/start.hpp"
+#include "peeper/server/transfer.hpp"
 #include "peeper/supervisor/dynamic_supervisor.hpp"
 #include "peeper/table/make_table.hpp"
 
@@ -102,9 +103,6 @@ class transfer_entry {
 /// (type_id<Impl>()). Starts the node's transfer receiver if needed.
 void add_transfer_entry(node_core& n, const std::string& tag, peeper::detail::type_id_t server,
                         std::shared_ptr<transfer_entry> entry);
-
-/// A DynamicSupervisor child that starts an instance on `core`.
-dynamic_supervisor::child instance_child(const std::shared_ptr<core_base>& core);
 
 /// Calls f(std::type_identity<T>{}) for the i-th of Ts; false if there is none.
 template <class... Ts, class F>
@@ -458,7 +456,7 @@ class typed_transfer_entry<Impl, Calls, Casts, Infos, dictionary_types<D...>, ta
     add_inbox(*n, name, std::make_shared<instance_inbox<Impl, Calls, Casts, Infos>>());
     pid started;
     try {
-      auto op = dynamic_supervisor::async_start_child(sup, instance_child(core));
+      auto op = dynamic_supervisor::async_start_child(sup, peeper::detail::instance_child(core));
       started = co_await op;
     } catch (...) {
       core->close();

@@ -68,13 +68,21 @@ class server_host_base : public behaviour {
   virtual void on_code_change(std::any extra, from f) = 0;
 };
 
+/// A name to register at start, boxed: most servers have none, and an
+/// inline std::optional<name> would take 64 bytes in each of them.
+inline std::unique_ptr<name> box_name(std::optional<name> n) {
+  return n ? std::make_unique<name>(std::move(*n)) : nullptr;
+}
+
 template <class Impl>
 class server_host : public server_host_base {
  public:
   using state_type = typename Impl::state_type;
 
   server_host(std::optional<name> n, pid parent, from start_ack)
-      : name_(std::move(n)), parent_(std::move(parent)), start_ack_(std::move(start_ack)) {}
+      : name_(box_name(std::move(n))),
+        parent_(std::move(parent)),
+        start_ack_(std::move(start_ack)) {}
   ~server_host() override {
     if (root_) root_.destroy();
   }
@@ -213,6 +221,7 @@ class server_host : public server_host_base {
         me.exit_self(exit_reason::normal());
         return;
       }
+      name_.reset();  // registered: the registry holds it now
     }
     try {
       if constexpr (requires(Impl & i) { i.init(std::forward<Arg>(arg)); }) {
@@ -273,7 +282,7 @@ class server_host : public server_host_base {
 
   Impl impl_;
   std::optional<state_type> state_;
-  std::optional<name> name_;
+  std::unique_ptr<name> name_;  // registered at start, then released
   pid parent_;
 
  private:

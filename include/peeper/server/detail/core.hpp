@@ -97,7 +97,7 @@ class core_base {
     std::vector<envelope_ptr> carried = worker_.attach(w);
     {
       std::lock_guard lock(mutex_);
-      dict = dictionary_;
+      if (dictionary_) dict = *dictionary_;
     }
     wake_attach_waiters();
     return carried;
@@ -110,19 +110,20 @@ class core_base {
   }
   /// The worker leaves, with its dictionary. See route::detach.
   std::unique_lock<std::mutex> detach_worker(const pid& w, dictionary dict) {
-    {
-      std::lock_guard lock(mutex_);
-      dictionary_ = std::move(dict);
-    }
+    restore_dictionary(std::move(dict));
     return worker_.detach(w);
   }
   [[nodiscard]] dictionary saved_dictionary() const {
     std::lock_guard lock(mutex_);
-    return dictionary_;
+    return dictionary_ ? *dictionary_ : dictionary();
   }
   void restore_dictionary(dictionary d) {
     std::lock_guard lock(mutex_);
-    dictionary_ = std::move(d);
+    if (dictionary_) {
+      *dictionary_ = std::move(d);
+    } else if (!d.empty()) {
+      dictionary_ = std::make_unique<dictionary>(std::move(d));
+    }
   }
 
   /// The current worker, waiting (from an outside thread) until one is
@@ -146,9 +147,9 @@ class core_base {
     std::vector<kept_table> kept;
     {
       std::lock_guard lock(mutex_);
-      successor_ = next;
+      extra_locked().successor = next;
       superseded_.store(true, std::memory_order_release);
-      kept.swap(kept_);
+      kept.swap(extra_->kept);
     }
     for (auto& t : kept) next->keep_table(std::move(t));
   }
@@ -169,9 +170,9 @@ class core_base {
     std::shared_ptr<core_base> next;
     {
       std::lock_guard lock(mutex_);
-      next = successor_;
+      if (extra_) next = extra_->successor;
       if (!next && !closed_) {
-        kept_.push_back(std::move(t));
+        extra_locked().kept.push_back(std::move(t));
         return;
       }
     }
@@ -184,12 +185,12 @@ class core_base {
   /// The tables kept for a new worker (they stay kept until it takes them over).
   std::vector<kept_table> take_kept_tables() {
     std::lock_guard lock(mutex_);
-    return std::exchange(kept_, {});
+    return extra_ ? std::exchange(extra_->kept, {}) : std::vector<kept_table>();
   }
   /// The core that took over after a transfer (null if none).
   [[nodiscard]] std::shared_ptr<core_base> successor() const {
     std::lock_guard lock(mutex_);
-    return successor_;
+    return extra_ ? extra_->successor : nullptr;
   }
 
   /// A new core of the same type, name and listener, without state yet (for a transfer).
@@ -212,8 +213,10 @@ class core_base {
       std::lock_guard lock(mutex_);
       closed_ = true;
       superseded_.store(true, std::memory_order_release);
-      waiters.swap(attach_waiters_);
-      orphans.swap(kept_);
+      if (extra_) {
+        waiters.swap(extra_->attach_waiters);
+        orphans.swap(extra_->kept);
+      }
     }
     for (auto& t : orphans) t.table.core_ptr()->discard();
     for (auto& e : waiters) e->notify();
@@ -256,7 +259,7 @@ class core_base {
         std::lock_guard lock(mutex_);
         if (closed_) return false;
         if (ready()) return true;
-        attach_waiters_.push_back(event);
+        extra_locked().attach_waiters.push_back(event);
       }
       if (!event->wait_until(rt, deadline)) return false;
     }
@@ -265,9 +268,21 @@ class core_base {
     std::vector<std::shared_ptr<thread_event>> waiters;
     {
       std::lock_guard lock(mutex_);
-      waiters.swap(attach_waiters_);
+      if (extra_) waiters.swap(extra_->attach_waiters);
     }
     for (auto& e : waiters) e->notify();
+  }
+
+  /// What most instances never need, allocated on first use: it keeps an
+  /// idle instance small.
+  struct extra {
+    std::vector<std::shared_ptr<thread_event>> attach_waiters;
+    std::shared_ptr<core_base> successor;
+    std::vector<kept_table> kept;
+  };
+  extra& extra_locked() {
+    if (!extra_) extra_ = std::make_unique<extra>();
+    return *extra_;
   }
 
   runtime_core* rt_;
@@ -275,19 +290,17 @@ class core_base {
   route worker_;
   route keeper_;
   mutable std::mutex mutex_;
-  pid supervisor_;                                             // guarded by mutex_
-  dictionary dictionary_;                                      // guarded by mutex_
-  std::vector<std::shared_ptr<thread_event>> attach_waiters_;  // guarded by mutex_
-  bool closed_ = false;                                        // guarded by mutex_
-  std::shared_ptr<core_base> successor_;                       // guarded by mutex_
-  std::uint64_t table_pid_ = 0;                                // guarded by mutex_
-  std::string table_name_;                                     // guarded by mutex_
-  std::vector<kept_table> kept_;                               // guarded by mutex_
-  keep_tables table_policy_;         // set before the instance starts, then read-only
-  instance_settings settings_;       // likewise
-  type_id_t server_type_ = nullptr;  // likewise
-  spawner spawner_ = nullptr;        // likewise
-  // closed_ or successor_ set (written under mutex_, read without it by current()).
+  pid supervisor_;                          // guarded by mutex_
+  std::unique_ptr<dictionary> dictionary_;  // guarded by mutex_; none until a non-empty one
+  bool closed_ = false;                     // guarded by mutex_
+  std::unique_ptr<extra> extra_;            // guarded by mutex_
+  std::uint64_t table_pid_ = 0;             // guarded by mutex_
+  std::string table_name_;                  // guarded by mutex_
+  keep_tables table_policy_;                // set before the instance starts, then read-only
+  instance_settings settings_;              // likewise
+  type_id_t server_type_ = nullptr;         // likewise
+  spawner spawner_ = nullptr;               // likewise
+  // closed_ or a successor set (written under mutex_, read without it by current()).
   std::atomic<bool> superseded_{false};
 };
 
@@ -322,13 +335,16 @@ template <class State>
 class instance_core final : public core_base {
  public:
   instance_core(runtime_core& rt, std::optional<name> n, State initial, listener<State> l)
-      : core_base(rt, std::move(n)), committed_(std::move(initial)), listener_(std::move(l)) {}
+      : core_base(rt, std::move(n)),
+        committed_(std::move(initial)),
+        listener_(l.on_state_changed || l.on_terminate
+                      ? std::make_unique<const listener<State>>(std::move(l))
+                      : nullptr) {}
 
   [[nodiscard]] type_id_t state_type() const noexcept override { return type_id<State>(); }
 
   [[nodiscard]] std::shared_ptr<core_base> make_successor() const override {
-    auto next =
-        std::make_shared<instance_core<State>>(rt(), instance_name(), committed(), listener_);
+    auto next = std::make_shared<instance_core<State>>(rt(), instance_name(), committed(), hooks());
     next->set_spawner(get_spawner());
     next->set_table_policy(table_policy());
     next->set_settings(settings());
@@ -350,7 +366,7 @@ class instance_core final : public core_base {
   /// has one), and tells the listener.
   template <class Impl>
   void commit(Impl& impl, State& live) {
-    if (listener_.on_state_changed) {
+    if (listener_ && listener_->on_state_changed) {
       std::unique_lock lock(state_mutex_);
       State old = committed_;
       store(impl, live);
@@ -369,9 +385,15 @@ class instance_core final : public core_base {
   }
   /// Tells the listener a worker ended.
   void terminated(const exit_reason& reason) {
-    if (listener_.on_terminate) notify(worker_terminated<State>{reason, committed()});
+    if (listener_ && listener_->on_terminate) {
+      notify(worker_terminated<State>{reason, committed()});
+    }
   }
-  [[nodiscard]] const listener<State>& hooks() const noexcept { return listener_; }
+  /// The listener's hooks (both empty if it has none).
+  [[nodiscard]] const listener<State>& hooks() const noexcept {
+    static const listener<State> none;
+    return listener_ ? *listener_ : none;
+  }
 
  private:
   template <class Impl>
@@ -389,8 +411,8 @@ class instance_core final : public core_base {
   }
 
   mutable std::mutex state_mutex_;
-  State committed_;  // guarded by state_mutex_
-  listener<State> listener_;
+  State committed_;                                  // guarded by state_mutex_
+  std::unique_ptr<const listener<State>> listener_;  // null if it has no hook: most have none
 };
 
 }  // namespace peeper::detail
