@@ -1,11 +1,15 @@
 // Peeper against a plain GenServer with the same callbacks; recovery, crash
 // loop, and big-state commits (plain copy against the commit hook).
+#include <atomic>
+#include <chrono>
+#include <semaphore>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include <benchmark/benchmark.h>
 
+#include "peeper/runtime/process.hpp"
 #include "peeper/server/server.hpp"
 
 namespace peeper_bench {
@@ -86,6 +90,37 @@ void BM_PeeperRecovery(benchmark::State& s) {
   peeper::stop(c);
 }
 BENCHMARK(BM_PeeperRecovery)->UseRealTime();
+
+// The same from a process of the runtime, as a client process would see it
+// (no outside thread to put to sleep and wake): per_recovery is the time
+// from one kill to its first answered call.
+constexpr int recoveries_per_round = 100;
+
+peeper::task<> recover_round(const peeper::instance<counter>* c, std::atomic<bool>* lost,
+                             std::binary_semaphore* done) {
+  for (int i = 0; i < recoveries_per_round; ++i) {
+    peeper::exit(peeper::worker(*c, std::chrono::milliseconds(0)), peeper::exit_reason::kill());
+    if (co_await peeper::async_call(*c, get{}) != 1) lost->store(true);
+  }
+  done->release();
+}
+
+void BM_PeeperRecoveryFromProcess(benchmark::State& s) {
+  auto c = peeper::start<counter>(rt(), opts(1'000'000'000)).value();
+  peeper::cast(c, inc{});
+  std::atomic<bool> lost{false};
+  for (auto _ : s) {
+    std::binary_semaphore done{0};
+    peeper::spawn(rt(), [&c, &lost, &done] { return recover_round(&c, &lost, &done); });
+    done.acquire();
+  }
+  if (lost.load()) s.SkipWithError("state lost");
+  s.counters["per_recovery"] =
+      benchmark::Counter(static_cast<double>(s.iterations() * recoveries_per_round),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  peeper::stop(c);
+}
+BENCHMARK(BM_PeeperRecoveryFromProcess)->UseRealTime();
 
 // Crash/restart cycles one instance sustains: each poison crashes the worker.
 void BM_PeeperCrashLoop(benchmark::State& s) {
