@@ -314,6 +314,56 @@ TEST(peeper_crash,
   EXPECT_EQ(peeper::call(s, get_seen{}), iota(1, 50));
 }
 
+// A server that monitors what it is told to and reports the DOWNs it gets.
+struct watch_it {
+  pid p;
+};
+struct watching : peeper::gen_server<watching, cstate> {
+  auto handle_cast(watch_it m, const cstate& s) {
+    (void)peeper::monitor(m.p);
+    report(s, "watching");
+    return peeper::noreply();
+  }
+  peeper::task<peeper::noreply_t<>> handle_cast(block_cast m, const cstate& s) {
+    report(s, "blocked");
+    auto op = peeper::async_call(m.g, pass{}, peeper::infinity);
+    co_await op;
+    co_return peeper::noreply();
+  }
+  auto handle_call(get_seen /*m*/, const cstate& s) { return peeper::reply(s.seen); }
+  auto handle_info(peeper::message& m, cstate& s) {
+    if (m.is<peeper::down_message>()) report(s, "down");
+    if (auto* t = m.get_if<tag_info>()) s.seen.push_back(t->tag);
+    return peeper::noreply();
+  }
+};
+
+TEST(peeper_crash, a_killed_workers_own_down_messages_do_not_reach_the_next_worker) {
+  quiet_log quiet;
+  peeper::runtime rt;
+  auto events = std::make_shared<probe>();
+  peeper::server_options<cstate> o;
+  o.state.events = events;
+  auto s = peeper::start<watching>(rt, o).value();
+  pid watched = peeper::spawn(rt, []() -> peeper::task<> { (void)co_await peeper::receive(); });
+  peeper::cast(s, watch_it{watched});
+  expect_event(*events, "watching");
+  gate_ref g = start_gate(rt);
+  peeper::cast(s, block_cast{g});
+  expect_event(*events, "blocked");
+  // Queued behind the blocked cast: the DOWN of the worker's monitor, between two messages.
+  peeper::send(s, tag_info{1});
+  peeper::exit(watched, exit_reason::kill());
+  (void)await_exit(rt, watched);  // the worker's DOWN was queued before the watcher's
+  peeper::send(s, tag_info{2});
+  // Two crashes before the backlog is reached: the second worker dies before its own
+  // hand-over mark, the third still filters the first's DOWN.
+  peeper::exit(peeper::worker(s), exit_reason::kill());
+  peeper::exit(peeper::worker(s, hang_guard), exit_reason::kill());
+  EXPECT_EQ(peeper::call(s, get_seen{}, hang_guard), (std::vector<int>{1, 2}));
+  EXPECT_EQ(events->size(), 0U) << "a DOWN meant for a killed worker reached its successor";
+}
+
 TEST(peeper_crash, a_crashing_cast_in_the_queue_is_the_only_message_dropped) {
   quiet_log quiet;
   peeper::runtime rt;

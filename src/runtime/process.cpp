@@ -1,6 +1,8 @@
 // The process control block: mailbox, signals, time slices and exit.
 #include "peeper/runtime/detail/process.hpp"
 
+#include <tuple>
+
 #include <spdlog/spdlog.h>
 
 #include "name_table.hpp"
@@ -152,13 +154,10 @@ envelope_ptr process::take_queued(type_id_t filter) {
   return nullptr;
 }
 
-void process::requeue_front(std::vector<envelope_ptr> msgs) noexcept {
-  for (auto it = msgs.rbegin(); it != msgs.rend(); ++it) {
-    envelope* n = it->release();
-    n->next = head_;
-    head_ = n;
-    if (tail_ == nullptr) tail_ = n;
-  }
+void process::requeue_front(envelope_list msgs) noexcept {
+  envelope_list queue = envelope_list::adopt(head_, tail_);
+  queue.splice_front(std::move(msgs));
+  std::tie(head_, tail_) = queue.release();
 }
 
 void process::drop_down(std::uint64_t tag) {
@@ -361,8 +360,8 @@ void process::finish_exit() {
 
   pid me = self();
   // Messages never handled: the queued ones, then those still in the inbox.
-  std::vector<envelope_ptr> unprocessed;
-  while (envelope_ptr e = pop_private()) unprocessed.push_back(std::move(e));
+  envelope_list unprocessed =
+      envelope_list::adopt(std::exchange(head_, nullptr), std::exchange(tail_, nullptr));
   // What arrived but was not drained still counts: functions to run (they
   // may add exit hooks), links and monitors (told of this exit below).
   while (pending != nullptr) {

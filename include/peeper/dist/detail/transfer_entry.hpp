@@ -315,7 +315,15 @@ class forwarder<Impl, calls<C...>, casts<K...>, infos<I...>> final
 
   void start() override {
     (void)peeper::monitor(to_);
-    for (auto& e : core_->worker_route().attach(peeper::detail::current()->self())) {
+    // What waited may hold a predecessor's runtime messages and hand-over marks: not for the
+    // target.
+    peeper::detail::envelope_list waiting =
+        core_->worker_route().attach(peeper::detail::current()->self());
+    while (envelope_ptr e = waiting.pop_front()) {
+      if (e->type == peeper::detail::type_id<peeper::detail::handoff_mark>() ||
+          peeper::detail::meant_for_predecessor(*e)) {
+        continue;
+      }
       forward(std::move(e));
     }
   }

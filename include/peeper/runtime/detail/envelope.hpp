@@ -48,6 +48,72 @@ struct envelope {
 
 using envelope_ptr = std::unique_ptr<envelope>;
 
+/// An owning queue of envelopes linked through `next`: pushing, popping and
+/// splicing a whole queue in front are O(1), so a backlog handed from a
+/// process to its successor costs the same whatever its length.
+class envelope_list {
+ public:
+  envelope_list() = default;
+  envelope_list(envelope_list&& o) noexcept
+      : head_(std::exchange(o.head_, nullptr)), tail_(std::exchange(o.tail_, nullptr)) {}
+  envelope_list& operator=(envelope_list&& o) noexcept {
+    if (this != &o) {
+      clear();
+      head_ = std::exchange(o.head_, nullptr);
+      tail_ = std::exchange(o.tail_, nullptr);
+    }
+    return *this;
+  }
+  envelope_list(const envelope_list&) = delete;
+  envelope_list& operator=(const envelope_list&) = delete;
+  ~envelope_list() { clear(); }
+
+  /// Takes ownership of the chain head..tail (linked through `next`, tail's next null).
+  static envelope_list adopt(envelope* head, envelope* tail) noexcept {
+    envelope_list l;
+    l.head_ = head;
+    l.tail_ = tail;
+    return l;
+  }
+  /// Gives up the chain: the caller owns head..tail.
+  std::pair<envelope*, envelope*> release() noexcept {
+    return {std::exchange(head_, nullptr), std::exchange(tail_, nullptr)};
+  }
+
+  [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
+  void push_back(envelope_ptr e) noexcept {
+    envelope* n = e.release();
+    n->next = nullptr;
+    (tail_ != nullptr ? tail_->next : head_) = n;
+    tail_ = n;
+  }
+  envelope_ptr pop_front() noexcept {
+    envelope* n = head_;
+    if (n == nullptr) return nullptr;
+    head_ = n->next;
+    if (head_ == nullptr) tail_ = nullptr;
+    n->next = nullptr;
+    return envelope_ptr(n);
+  }
+  /// Puts `front` (in its order) ahead of this list's entries.
+  void splice_front(envelope_list front) noexcept {
+    if (front.empty()) return;
+    auto [h, t] = front.release();
+    t->next = head_;
+    head_ = h;
+    if (tail_ == nullptr) tail_ = t;
+  }
+  /// Destroys every entry (a dropped call answers its caller).
+  void clear() noexcept {
+    while (envelope_ptr e = pop_front()) {
+    }
+  }
+
+ private:
+  envelope* head_ = nullptr;
+  envelope* tail_ = nullptr;
+};
+
 template <class T>
 struct payload_envelope final : envelope {
   template <class... A>

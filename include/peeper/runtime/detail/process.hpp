@@ -49,7 +49,7 @@ class behaviour {
   /// them to its successor.
   // By value: overrides take ownership of the messages.
   // NOLINTNEXTLINE(performance-unnecessary-value-param)
-  virtual void on_unprocessed(std::vector<envelope_ptr> /*messages*/) noexcept {}
+  virtual void on_unprocessed(envelope_list /*messages*/) noexcept {}
   /// The object a typed request addresses, if this behaviour hosts one of that type.
   virtual void* target(type_id_t /*type*/) noexcept { return nullptr; }
   /// A signal addressed to this process (exit_signal, link, unlink, monitor,
@@ -137,7 +137,7 @@ class process {
   /// Counts a message taken by a receive that did not suspend.
   void spend_budget() noexcept { --budget_; }
   /// Puts `msgs` (in order) ahead of everything queued.
-  void requeue_front(std::vector<envelope_ptr> msgs) noexcept;
+  void requeue_front(envelope_list msgs) noexcept;
   /// Removes the queued down_message of monitor `tag`, if any.
   void drop_down(std::uint64_t tag);
   void add_link_local(const pid& other);

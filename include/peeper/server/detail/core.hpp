@@ -42,8 +42,8 @@ struct worker_terminated {
 
 /// Messages no process of the instance will handle (it is gone): their
 /// calls fail with noproc at once, as a call made after its end would.
-inline void refuse(std::vector<envelope_ptr> msgs) noexcept {
-  for (auto& e : msgs) {
+inline void refuse(envelope_list msgs) noexcept {
+  while (envelope_ptr e = msgs.pop_front()) {
     if (e->kind != envelope_kind::call) continue;
     if (auto* ch = static_cast<request_envelope&>(*e).reply_to.get()) {
       ch->fail(call_errc::noproc, exit_reason::noproc());
@@ -93,8 +93,8 @@ class core_base {
   }
 
   /// A worker takes over: its messages so far, and the dictionary to restore.
-  std::vector<envelope_ptr> attach_worker(const pid& w, dictionary& dict) {
-    std::vector<envelope_ptr> carried = worker_.attach(w);
+  envelope_list attach_worker(const pid& w, dictionary& dict) {
+    envelope_list carried = worker_.attach(w);
     {
       std::lock_guard lock(mutex_);
       if (dictionary_) dict = *dictionary_;
@@ -103,8 +103,8 @@ class core_base {
     return carried;
   }
   /// A keeper takes over: its messages so far.
-  std::vector<envelope_ptr> attach_keeper(const pid& k) {
-    std::vector<envelope_ptr> carried = keeper_.attach(k);
+  envelope_list attach_keeper(const pid& k) {
+    envelope_list carried = keeper_.attach(k);
     wake_attach_waiters();
     return carried;
   }

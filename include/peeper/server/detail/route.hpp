@@ -4,7 +4,6 @@
 #pragma once
 
 #include <mutex>
-#include <vector>
 
 #include "peeper/runtime/detail/envelope.hpp"
 #include "peeper/runtime/detail/process.hpp"
@@ -30,7 +29,7 @@ class route {
 
   /// A new process takes over: returns what waited for it (oldest first).
   /// From now on messages go to it.
-  std::vector<envelope_ptr> attach(pid p) {
+  envelope_list attach(pid p) {
     std::lock_guard lock(mutex_);
     target_ = std::move(p);
     return std::exchange(waiting_, {});
@@ -44,16 +43,17 @@ class route {
     if (target_ == p) target_ = pid();
     return lock;
   }
-  /// Puts `msgs` (oldest first) ahead of what waits; call with detach's lock
-  /// held. Once the route is closed nobody will take them: they are returned.
-  std::vector<envelope_ptr> give_back(std::vector<envelope_ptr> msgs) {
+  /// Puts `msgs` (oldest first) ahead of what waits, in O(1); call with
+  /// detach's lock held. Once the route is closed nobody will take them:
+  /// they are returned.
+  envelope_list give_back(envelope_list msgs) {
     if (next_ != nullptr) {
       std::lock_guard next_lock(next_->mutex_);
-      next_->put_front(std::move(msgs));
+      next_->waiting_.splice_front(std::move(msgs));
       return {};
     }
     if (closed_) return msgs;
-    put_front(std::move(msgs));
+    waiting_.splice_front(std::move(msgs));
     return {};
   }
 
@@ -71,7 +71,7 @@ class route {
 
   /// Stops taking messages and returns what waited (to be dropped: calls
   /// among them answer their callers as they are destroyed).
-  std::vector<envelope_ptr> close() {
+  envelope_list close() {
     std::lock_guard lock(mutex_);
     closed_ = true;
     target_ = pid();
@@ -84,16 +84,11 @@ class route {
   }
 
  private:
-  void put_front(std::vector<envelope_ptr> msgs) {
-    waiting_.insert(waiting_.begin(), std::make_move_iterator(msgs.begin()),
-                    std::make_move_iterator(msgs.end()));
-  }
-
   mutable std::mutex mutex_;
   route* next_ = nullptr;  // guarded by mutex_; set once, kept alive by the owner of both
   pid target_;             // guarded by mutex_
-  std::vector<envelope_ptr> waiting_;  // guarded by mutex_
-  bool closed_ = false;                // guarded by mutex_
+  envelope_list waiting_;  // guarded by mutex_
+  bool closed_ = false;    // guarded by mutex_
 };
 
 }  // namespace peeper::detail

@@ -7,6 +7,7 @@
 // meanwhile) and its successor handles it first, in order.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -19,10 +20,18 @@
 namespace peeper::detail {
 
 /// The runtime's own messages meant for the process that ended, not its successor.
-inline bool meant_for_predecessor(const envelope_ptr& e) {
-  return e->type == type_id<idle_timeout>() || e->type == type_id<down_message>() ||
-         e->type == type_id<exit_message>();
+inline bool meant_for_predecessor(const envelope& e) {
+  return e.type == type_id<idle_timeout>() || e.type == type_id<down_message>() ||
+         e.type == type_id<exit_message>();
 }
+
+/// Queued by a successor behind the messages it took over from the route:
+/// up to its own mark, what it handles may be meant for a predecessor.
+/// (Filtering as they are handled keeps a hand-over O(1) however long the
+/// backlog: a crash loop over N queued messages would otherwise be O(N²).)
+struct handoff_mark {
+  std::uint64_t owner;  // the process id of the successor that queued it
+};
 
 /// A server host fed by a route of the core.
 template <class Impl>
@@ -32,6 +41,12 @@ class routed_host : public server_host<Impl> {
       : server_host<Impl>(std::move(n), std::move(parent), std::move(ack)), route_(&r) {}
 
   void handle(envelope_ptr e) override {
+    if (e->type == type_id<handoff_mark>()) {
+      const auto& mark = static_cast<payload_envelope<handoff_mark>&>(*e).value;
+      if (mark.owner == current()->id()) taken_over_ = false;
+      return;  // a predecessor's mark, left behind when it ended before reaching it
+    }
+    if (taken_over_ && meant_for_predecessor(*e)) return;
     // A call sent to a predecessor, or while none ran, is answered by this
     // process now: if it ends before replying, its caller gets its reason.
     if (e->kind == envelope_kind::call) {
@@ -42,20 +57,26 @@ class routed_host : public server_host<Impl> {
   }
 
  protected:
-  /// Takes over the route; returns nothing (what waited is queued first).
-  void attach(std::vector<envelope_ptr> carried) {
-    std::erase_if(carried, meant_for_predecessor);
-    current()->requeue_front(std::move(carried));
+  /// Takes over the route: what waited is queued first, then a mark.
+  void attach(envelope_list carried) {
+    if (carried.empty()) return;
+    process& me = *current();
+    // Queued as a cast: a selective receive, which takes plain messages only, cannot take it.
+    carried.push_back(make_message<handoff_mark>(envelope_kind::cast, handoff_mark{me.id()}));
+    taken_over_ = true;
+    me.requeue_front(std::move(carried));
   }
-  void on_unprocessed(std::vector<envelope_ptr> msgs) noexcept override {
-    std::erase_if(msgs, meant_for_predecessor);
-    std::vector<envelope_ptr> refused = route_->give_back(std::move(msgs));
+  void on_unprocessed(envelope_list msgs) noexcept override {
+    envelope_list refused = route_->give_back(std::move(msgs));
     if (exit_lock_.owns_lock()) exit_lock_.unlock();
     refuse(std::move(refused));
   }
 
   route* route_;
   std::unique_lock<std::mutex> exit_lock_;  // held from on_exit to on_unprocessed
+
+ private:
+  bool taken_over_ = false;  // before this process's handoff_mark
 };
 
 template <class Impl>
