@@ -1,8 +1,6 @@
 // The process control block: mailbox, signals, time slices and exit.
 #include "peeper/runtime/detail/process.hpp"
 
-#include <tuple>
-
 #include <spdlog/spdlog.h>
 
 #include "name_table.hpp"
@@ -63,7 +61,6 @@ process::~process() {
   if (e != closed) {
     while (e != nullptr) delete std::exchange(e, e->next);
   }
-  while (head_ != nullptr) delete std::exchange(head_, head_->next);
 }
 
 relations& process::rel() {
@@ -122,56 +119,26 @@ void process::deliver(process* to, envelope_ptr e) {
   }
 }
 
-void process::enqueue_private(envelope_ptr e) noexcept {
-  envelope* n = e.release();
-  n->next = nullptr;
-  if (tail_ != nullptr) {
-    tail_->next = n;
-  } else {
-    head_ = n;
-  }
-  tail_ = n;
-}
+void process::enqueue_private(envelope_ptr e) noexcept { queue_.push_back(std::move(e)); }
 
-envelope_ptr process::pop_private() noexcept {
-  envelope* n = head_;
-  if (n == nullptr) return nullptr;
-  head_ = n->next;
-  if (head_ == nullptr) tail_ = nullptr;
-  n->next = nullptr;
-  return envelope_ptr(n);
+envelope_ptr process::pop_private() noexcept { return queue_.pop_front(); }
+
+/// A plain message, of type `filter` unless it is null.
+static bool receivable(const envelope& e, type_id_t filter) noexcept {
+  return e.kind == envelope_kind::message && (filter == nullptr || e.type == filter);
 }
 
 envelope_ptr process::take_queued(type_id_t filter) {
-  envelope* prev = nullptr;
-  for (envelope* n = head_; n != nullptr; prev = n, n = n->next) {
-    if (n->kind != envelope_kind::message || (filter != nullptr && n->type != filter)) continue;
-    (prev != nullptr ? prev->next : head_) = n->next;
-    if (tail_ == n) tail_ = prev;
-    n->next = nullptr;
-    return envelope_ptr(n);
-  }
-  return nullptr;
+  return queue_.remove_first_if([filter](const envelope& e) { return receivable(e, filter); });
 }
 
-void process::requeue_front(envelope_list msgs) noexcept {
-  envelope_list queue = envelope_list::adopt(head_, tail_);
-  queue.splice_front(std::move(msgs));
-  std::tie(head_, tail_) = queue.release();
-}
+void process::requeue_front(envelope_list msgs) noexcept { queue_.splice_front(std::move(msgs)); }
 
 void process::drop_down(std::uint64_t tag) {
-  envelope* prev = nullptr;
-  for (envelope* n = head_; n != nullptr; prev = n, n = n->next) {
-    if (n->type != type_id<down_message>() ||
-        static_cast<payload_envelope<down_message>*>(n)->value.monitor.id() != tag) {
-      continue;
-    }
-    (prev != nullptr ? prev->next : head_) = n->next;
-    if (tail_ == n) tail_ = prev;
-    delete n;
-    return;
-  }
+  (void)queue_.remove_first_if([tag](const envelope& e) {
+    return e.type == type_id<down_message>() &&
+           static_cast<const payload_envelope<down_message>&>(e).value.monitor.id() == tag;
+  });
 }
 
 void process::drain_inbox() {
@@ -279,10 +246,7 @@ void process::exit_self(exit_reason r) {
 }
 
 bool process::has_queued(type_id_t filter) const noexcept {
-  for (const envelope* n = head_; n != nullptr; n = n->next) {
-    if (n->kind == envelope_kind::message && (filter == nullptr || n->type == filter)) return true;
-  }
-  return false;
+  return queue_.any_of([filter](const envelope& e) { return receivable(e, filter); });
 }
 
 bool process::has_work() const noexcept {
@@ -292,7 +256,7 @@ bool process::has_work() const noexcept {
     // waits: rescheduling for it would spin); a reply wait ignores the queue.
     return wait_->what == wait_state::kind::receive && has_queued(wait_->filter);
   }
-  return head_ != nullptr;
+  return !queue_.empty();
 }
 
 void process::run(int budget) {
@@ -360,8 +324,7 @@ void process::finish_exit() {
 
   pid me = self();
   // Messages never handled: the queued ones, then those still in the inbox.
-  envelope_list unprocessed =
-      envelope_list::adopt(std::exchange(head_, nullptr), std::exchange(tail_, nullptr));
+  envelope_list unprocessed = std::move(queue_);
   // What arrived but was not drained still counts: functions to run (they
   // may add exit hooks), links and monitors (told of this exit below).
   while (pending != nullptr) {

@@ -48,9 +48,10 @@ struct envelope {
 
 using envelope_ptr = std::unique_ptr<envelope>;
 
-/// An owning queue of envelopes linked through `next`: pushing, popping and
-/// splicing a whole queue in front are O(1), so a backlog handed from a
-/// process to its successor costs the same whatever its length.
+/// An owning queue of envelopes linked through `next` (a process's drained
+/// messages, a Peeper route's waiting ones): pushing, popping and splicing a
+/// whole queue in front are O(1), so a backlog handed from a process to its
+/// successor costs the same whatever its length.
 class envelope_list {
  public:
   envelope_list() = default;
@@ -67,18 +68,6 @@ class envelope_list {
   envelope_list(const envelope_list&) = delete;
   envelope_list& operator=(const envelope_list&) = delete;
   ~envelope_list() { clear(); }
-
-  /// Takes ownership of the chain head..tail (linked through `next`, tail's next null).
-  static envelope_list adopt(envelope* head, envelope* tail) noexcept {
-    envelope_list l;
-    l.head_ = head;
-    l.tail_ = tail;
-    return l;
-  }
-  /// Gives up the chain: the caller owns head..tail.
-  std::pair<envelope*, envelope*> release() noexcept {
-    return {std::exchange(head_, nullptr), std::exchange(tail_, nullptr)};
-  }
 
   [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
   void push_back(envelope_ptr e) noexcept {
@@ -98,10 +87,31 @@ class envelope_list {
   /// Puts `front` (in its order) ahead of this list's entries.
   void splice_front(envelope_list front) noexcept {
     if (front.empty()) return;
-    auto [h, t] = front.release();
-    t->next = head_;
-    head_ = h;
-    if (tail_ == nullptr) tail_ = t;
+    front.tail_->next = head_;
+    head_ = std::exchange(front.head_, nullptr);
+    if (tail_ == nullptr) tail_ = front.tail_;
+    front.tail_ = nullptr;
+  }
+  /// Unlinks and returns the first entry for which pred(const envelope&) holds, or null.
+  template <class Pred>
+  envelope_ptr remove_first_if(Pred pred) noexcept {
+    envelope* prev = nullptr;
+    for (envelope* n = head_; n != nullptr; prev = n, n = n->next) {
+      if (!pred(static_cast<const envelope&>(*n))) continue;
+      (prev != nullptr ? prev->next : head_) = n->next;
+      if (tail_ == n) tail_ = prev;
+      n->next = nullptr;
+      return envelope_ptr(n);
+    }
+    return nullptr;
+  }
+  /// True if pred(const envelope&) holds for an entry.
+  template <class Pred>
+  [[nodiscard]] bool any_of(Pred pred) const noexcept {
+    for (const envelope* n = head_; n != nullptr; n = n->next) {
+      if (pred(*n)) return true;
+    }
+    return false;
   }
   /// Destroys every entry (a dropped call answers its caller).
   void clear() noexcept {

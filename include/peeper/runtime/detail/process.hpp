@@ -173,8 +173,7 @@ class process {
   std::uint64_t id_;
   runtime_core* rt_;
   std::atomic<envelope*> inbox_{nullptr};
-  envelope* head_ = nullptr;
-  envelope* tail_ = nullptr;
+  envelope_list queue_;  // drained from inbox_, not yet handled
   std::unique_ptr<behaviour> behaviour_;
   std::unique_ptr<relations> rel_;
   std::unique_ptr<dictionary> dict_;
