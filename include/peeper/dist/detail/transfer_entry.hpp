@@ -320,8 +320,7 @@ class forwarder<Impl, calls<C...>, casts<K...>, infos<I...>> final
     peeper::detail::envelope_list waiting =
         core_->worker_route().attach(peeper::detail::current()->self());
     while (envelope_ptr e = waiting.pop_front()) {
-      if (e->type == peeper::detail::type_id<peeper::detail::handoff_mark>() ||
-          peeper::detail::meant_for_predecessor(*e)) {
+      if (peeper::detail::is_handoff_mark(*e) || peeper::detail::meant_for_predecessor(*e)) {
         continue;
       }
       forward(std::move(e));

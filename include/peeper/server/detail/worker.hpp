@@ -32,6 +32,7 @@ inline bool meant_for_predecessor(const envelope& e) {
 struct handoff_mark {
   std::uint64_t owner;  // the process id of the successor that queued it
 };
+inline bool is_handoff_mark(const envelope& e) { return e.type == type_id<handoff_mark>(); }
 
 /// A server host fed by a route of the core.
 template <class Impl>
@@ -41,7 +42,7 @@ class routed_host : public server_host<Impl> {
       : server_host<Impl>(std::move(n), std::move(parent), std::move(ack)), route_(&r) {}
 
   void handle(envelope_ptr e) override {
-    if (e->type == type_id<handoff_mark>()) {
+    if (is_handoff_mark(*e)) {
       const auto& mark = static_cast<payload_envelope<handoff_mark>&>(*e).value;
       if (mark.owner == current()->id()) taken_over_ = false;
       return;  // a predecessor's mark, left behind when it ended before reaching it
