@@ -4,6 +4,7 @@
 // follow), lookups by key, and iteration over exactly the live entries.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <random>
 #include <utility>
 
@@ -65,6 +66,29 @@ TEST(runtime_relation_list, emptying_a_large_list_and_filling_it_again) {
   EXPECT_TRUE(l.insert({1, 7}));
   ASSERT_NE(l.find(1), l.end());
   EXPECT_EQ(l.find(1)->second, 7);
+}
+
+// Entries that own something (pids do): each is destroyed exactly once,
+// through growth, removal by moving the last entry, and the list's end.
+TEST(runtime_relation_list, owning_entries_are_released_once) {
+  using owning = std::pair<std::uint64_t, std::shared_ptr<int>>;
+  auto probe = std::make_shared<int>(0);
+  {
+    peeper::detail::relation_list<owning, std::uint64_t, peeper::detail::first_key> l;
+    for (std::uint64_t k = 0; k < 40; ++k) EXPECT_TRUE(l.insert({k, probe}));
+    EXPECT_EQ(probe.use_count(), 41);
+    for (std::uint64_t k = 0; k < 40; k += 3) EXPECT_EQ(l.erase(k), 1U);
+    EXPECT_EQ(probe.use_count(), 1 + static_cast<long>(l.size()));
+    while (!l.empty()) l.erase(l.begin());
+    EXPECT_EQ(probe.use_count(), 1);
+    EXPECT_EQ(l.begin(), l.end());
+    for (std::uint64_t k = 0; k < 5; ++k) EXPECT_TRUE(l.insert({k, probe}));
+    EXPECT_EQ(probe.use_count(), 6);
+    decltype(l) moved = std::move(l);
+    EXPECT_TRUE(l.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty
+    EXPECT_EQ(moved.size(), 5U);
+  }
+  EXPECT_EQ(probe.use_count(), 1);
 }
 
 }  // namespace

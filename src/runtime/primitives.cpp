@@ -85,6 +85,11 @@ bool send_envelope(const pid& to, envelope_ptr e) {
   return to.control_block()->push(e);
 }
 
+// A coroutine destroyed while suspended here leaves its process no dangling wait.
+receive_awaiter::~receive_awaiter() {
+  if (process* me = current()) me->end_wait(wait_);
+}
+
 bool receive_awaiter::await_ready() {
   process& me = current_or_throw("receive");
   // A body looping on receive over a long queue would never return to the
@@ -97,7 +102,8 @@ bool receive_awaiter::await_ready() {
 
 void receive_awaiter::await_suspend(std::coroutine_handle<> h) {
   process& me = *current();
-  wait_state& w = me.wait();
+  wait_state& w = wait_;
+  me.begin_wait(w);
   w.what = wait_state::kind::receive;
   w.ready = false;
   w.filter = filter_;
@@ -113,10 +119,8 @@ void receive_awaiter::await_suspend(std::coroutine_handle<> h) {
 message receive_awaiter::await_resume() {
   if (!got_) {
     process& me = *current();
-    wait_state& w = me.wait();
-    got_ = std::move(w.result);
-    w.what = wait_state::kind::none;
-    w.handle = {};
+    me.end_wait(wait_);
+    got_ = std::move(wait_.result);
     if (timer_ && got_) cancel_timer(me.rt().owner(), timer_);
   }
   if (got_) current()->set_handling(&got_->payload_type_name());

@@ -51,6 +51,9 @@ process& current_or_throw(const char* what) {
   return *tl_current;
 }
 
+static_assert(sizeof(void*) != 8 || sizeof(process) <= 168,
+              "a process block over 168 bytes takes a bigger malloc chunk: keep it packed");
+
 process::process(runtime_core& rt, std::uint64_t id, std::unique_ptr<behaviour> b)
     : id_(id), rt_(&rt), behaviour_(std::move(b)) {}
 
@@ -63,19 +66,11 @@ process::~process() {
   }
 }
 
-relations& process::rel() {
-  if (!rel_) rel_ = std::make_unique<relations>();
-  return *rel_;
-}
+relations& process::rel() { return rel_; }
 
 dictionary& process::dict() {
   if (!dict_) dict_ = std::make_unique<dictionary>();
   return *dict_;
-}
-
-wait_state& process::wait() {
-  if (!wait_) wait_ = std::make_unique<wait_state>();
-  return *wait_;
 }
 
 void process::add_link_local(const pid& other) { rel().links.insert(other); }
@@ -153,7 +148,8 @@ void process::drain_inbox() {
         break;
       case envelope_kind::reply: {
         auto tag = static_cast<reply_envelope&>(*cur).tag;
-        if (wait_ && wait_->what == wait_state::kind::reply && !wait_->ready && wait_->tag == tag) {
+        if (wait_ != nullptr && wait_->what == wait_state::kind::reply && !wait_->ready &&
+            wait_->tag == tag) {
           wait_->result = std::move(cur);
           wait_->ready = true;
         }
@@ -161,7 +157,7 @@ void process::drain_inbox() {
       }
       case envelope_kind::timeout: {
         auto tag = static_cast<timeout_signal&>(*cur).tag;
-        if (wait_ && wait_->what != wait_state::kind::none && !wait_->ready && wait_->tag == tag) {
+        if (wait_ != nullptr && !wait_->ready && wait_->tag == tag) {
           // A receive that suspended with a match queued (its slice's budget
           // was spent) gets that message: it came before the timeout.
           wait_->result =
@@ -185,7 +181,7 @@ void process::on_signal(envelope_ptr e) {
     case envelope_kind::exit_signal: {
       auto& s = static_cast<exit_signal&>(*e);
       if (s.linked) {
-        if (!rel_ || rel_->links.erase(s.from) == 0) return;  // unlinked meanwhile
+        if (rel_.links.erase(s.from) == 0) return;  // unlinked meanwhile
       } else if (s.reason.what() == exit_reason::kind::kill) {
         exit_self(exit_reason::killed());
         return;
@@ -204,7 +200,7 @@ void process::on_signal(envelope_ptr e) {
       rel().links.insert(static_cast<link_signal&>(*e).from);
       return;
     case envelope_kind::unlink:
-      if (rel_) rel_->links.erase(static_cast<link_signal&>(*e).from);
+      rel_.links.erase(static_cast<link_signal&>(*e).from);
       return;
     case envelope_kind::monitor: {
       auto& s = static_cast<monitor_signal&>(*e);
@@ -212,11 +208,11 @@ void process::on_signal(envelope_ptr e) {
       return;
     }
     case envelope_kind::demonitor:
-      if (rel_) rel_->watchers.erase(static_cast<monitor_signal&>(*e).tag);
+      rel_.watchers.erase(static_cast<monitor_signal&>(*e).tag);
       return;
     case envelope_kind::down: {
       auto& s = static_cast<down_signal&>(*e);
-      if (!rel_ || rel_->monitoring.erase(s.tag) == 0) return;  // demonitored meanwhile
+      if (rel_.monitoring.erase(s.tag) == 0) return;  // demonitored meanwhile
       enqueue_private(make_message<down_message>(
           envelope_kind::message, down_message{ref::from_id(s.tag), s.process, s.reason}));
       return;
@@ -250,7 +246,7 @@ bool process::has_queued(type_id_t filter) const noexcept {
 }
 
 bool process::has_work() const noexcept {
-  if (wait_ && wait_->what != wait_state::kind::none) {
+  if (wait_ != nullptr) {
     if (wait_->ready) return true;
     // A receive may match a queued message (one that matches none only
     // waits: rescheduling for it would spin); a reply wait ignores the queue.
@@ -269,7 +265,7 @@ void process::run(int budget) {
       behaviour_->start();
     }
     while (!exiting_ && budget_ > 0) {
-      if (wait_ && wait_->what != wait_state::kind::none) {
+      if (wait_ != nullptr) {
         if (!wait_->ready && wait_->what == wait_state::kind::receive) {
           if (envelope_ptr m = take_queued(wait_->filter)) {
             wait_->result = std::move(m);
@@ -344,43 +340,39 @@ void process::finish_exit() {
     } else if (cur->kind == envelope_kind::monitor) {
       auto& s = static_cast<monitor_signal&>(*cur);
       deliver(s.watcher.control_block(), std::make_unique<down_signal>(s.tag, me, reason_));
-    } else if (cur->kind == envelope_kind::unlink && rel_) {
-      rel_->links.erase(static_cast<link_signal&>(*cur).from);
-    } else if (cur->kind == envelope_kind::demonitor && rel_) {
-      rel_->watchers.erase(static_cast<monitor_signal&>(*cur).tag);
+    } else if (cur->kind == envelope_kind::unlink) {
+      rel_.links.erase(static_cast<link_signal&>(*cur).from);
+    } else if (cur->kind == envelope_kind::demonitor) {
+      rel_.watchers.erase(static_cast<monitor_signal&>(*cur).tag);
     }
   }
-  if (rel_) {
-    // Hooks may add hooks (a table handed to its heir): run until none is left.
-    while (!rel_->exit_hooks.empty()) {
-      auto hooks = std::move(rel_->exit_hooks);
-      rel_->exit_hooks.clear();
-      for (auto& [id, hook] : hooks) {
-        try {
-          hook(reason_);
-        } catch (...) {
-          logger().error("process {}: an exit hook threw", me.to_string());
-        }
+  // Hooks may add hooks (a table handed to its heir): run until none is left.
+  while (rel_.exit_hooks && !rel_.exit_hooks->empty()) {
+    auto hooks = std::move(*rel_.exit_hooks);
+    rel_.exit_hooks->clear();
+    for (auto& [id, hook] : hooks) {
+      try {
+        hook(reason_);
+      } catch (...) {
+        logger().error("process {}: an exit hook threw", me.to_string());
       }
     }
   }
   behaviour_->on_unprocessed(std::move(unprocessed));
-  if (rel_) {
-    for (const pid& l : rel_->links) {
-      deliver(l.control_block(), std::make_unique<exit_signal>(me, reason_, true));
-    }
-    for (auto& [tag, w] : rel_->watchers) {
-      deliver(w.control_block(), std::make_unique<down_signal>(tag, me, reason_));
-    }
-    for (auto& [tag, target] : rel_->monitoring) {
-      deliver(target.control_block(),
-              std::make_unique<monitor_signal>(envelope_kind::demonitor, tag, pid()));
-    }
+  for (const pid& l : rel_.links) {
+    deliver(l.control_block(), std::make_unique<exit_signal>(me, reason_, true));
   }
-  wait_.reset();
+  for (auto& [tag, w] : rel_.watchers) {
+    deliver(w.control_block(), std::make_unique<down_signal>(tag, me, reason_));
+  }
+  for (auto& [tag, target] : rel_.monitoring) {
+    deliver(target.control_block(),
+            std::make_unique<monitor_signal>(envelope_kind::demonitor, tag, pid()));
+  }
+  wait_ = nullptr;  // the awaiter goes with the behaviour
   // User state goes last: its destructors may answer held calls (with our reason).
   behaviour_.reset();
-  rel_.reset();
+  rel_ = relations();  // the pids it held keep other processes' blocks alive
   dict_.reset();
   rt_->on_exited(this);
 }
@@ -394,13 +386,16 @@ std::string describe(const pid& p) {
 std::uint64_t add_exit_hook(std::function<void(const exit_reason&)> hook) {
   process& me = current_or_throw("add_exit_hook");
   std::uint64_t id = ref::make().id();
-  me.rel().exit_hooks.emplace_back(id, std::move(hook));
+  auto& hooks = me.rel().exit_hooks;
+  if (!hooks) hooks = std::make_unique<relations::hook_list>();
+  hooks->emplace_back(id, std::move(hook));
   return id;
 }
 
 bool remove_exit_hook(std::uint64_t id) {
   process& me = current_or_throw("remove_exit_hook");
-  return std::erase_if(me.rel().exit_hooks, [id](const auto& h) { return h.first == id; }) > 0;
+  auto& hooks = me.rel().exit_hooks;
+  return hooks && std::erase_if(*hooks, [id](const auto& h) { return h.first == id; }) > 0;
 }
 
 bool run_in(const pid& p, std::function<void()> fn) {

@@ -35,9 +35,7 @@ void register_instance(const pid& supervisor, const std::shared_ptr<core_base>& 
   auto& t = instances();
   std::unique_lock lock(t.mutex);
   t.by_pid[supervisor.id()] = core;
-  core->set_table_keys(supervisor.id(), core->instance_name()
-                                            ? key(core->rt().owner(), *core->instance_name())
-                                            : "");
+  core->set_table_pid(supervisor.id());
   if (core->instance_name()) t.by_name[key(core->rt().owner(), *core->instance_name())] = core;
 }
 
@@ -71,8 +69,9 @@ void forget_instance(const core_base& core) {
   if (auto it = t.by_pid.find(core.table_pid()); it != t.by_pid.end() && owned_by(it->second)) {
     t.by_pid.erase(it);
   }
-  if (auto it = t.by_name.find(core.table_name()); it != t.by_name.end() && owned_by(it->second)) {
-    t.by_name.erase(it);
+  if (const name* n = core.instance_name()) {
+    auto it = t.by_name.find(key(core.rt().owner(), *n));
+    if (it != t.by_name.end() && owned_by(it->second)) t.by_name.erase(it);
   }
 }
 

@@ -25,13 +25,15 @@ class host_base::run_end final : public completion<void> {
 };
 
 host_base::host_base(std::optional<name> n, pid parent, from ack, int max_restarts,
-                     std::chrono::milliseconds period, peeper::auto_shutdown as)
+                     std::chrono::milliseconds period, peeper::auto_shutdown as,
+                     std::shared_ptr<void> context)
     : auto_shutdown_(as),
       name_(box_name(std::move(n))),
       parent_(std::move(parent)),
       ack_(std::move(ack)),
       max_restarts_(max_restarts),
-      period_(period) {}
+      period_(period),
+      context_(std::move(context)) {}
 
 host_base::~host_base() {
   if (root_) root_.destroy();
@@ -124,6 +126,22 @@ void host_base::handle(envelope_ptr e) {
 }
 
 void host_base::on_stop() { peeper::send(current()->self(), runtime_stop{}); }
+
+}  // namespace peeper::detail::sup
+
+namespace peeper::detail {
+
+const std::shared_ptr<void>& supervisor_context() {
+  process& me = current_or_throw("supervisor_context");
+  void* host = me.behaviour_ptr()->target(type_id<sup::host_tag>());
+  if (host == nullptr)
+    throw std::logic_error("supervisor_context: the calling process is not a supervisor");
+  return static_cast<sup::host_base*>(host)->context();
+}
+
+}  // namespace peeper::detail
+
+namespace peeper::detail::sup {
 
 void* host_base::target(type_id_t t) noexcept {
   return t == type_id<host_tag>() ? static_cast<void*>(this) : nullptr;

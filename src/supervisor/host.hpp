@@ -28,6 +28,7 @@
 #include <peeper/runtime/names.hpp>
 #include <peeper/runtime/task.hpp>
 #include <peeper/supervisor/child_spec.hpp>
+#include <peeper/supervisor/detail/shared_specs.hpp>
 #include <peeper/supervisor/dynamic_supervisor.hpp>
 #include <peeper/supervisor/flags.hpp>
 
@@ -70,7 +71,8 @@ struct host_tag {};
 class host_base : public server_host_base {
  public:
   host_base(std::optional<name> n, pid parent, from ack, int max_restarts,
-            std::chrono::milliseconds period, peeper::auto_shutdown as);
+            std::chrono::milliseconds period, peeper::auto_shutdown as,
+            std::shared_ptr<void> context = nullptr);
   ~host_base() override;
   host_base(const host_base&) = delete;
   host_base& operator=(const host_base&) = delete;
@@ -80,6 +82,7 @@ class host_base : public server_host_base {
   void handle(envelope_ptr e) final;
   void on_stop() final;
   void* target(type_id_t t) noexcept final;
+  [[nodiscard]] const std::shared_ptr<void>& context() const noexcept { return context_; }
   // server_host_base: gen_server's stop and code_change work on supervisors too.
   void on_stop_request(exit_reason reason, from f) final;
   void on_code_change(std::any extra, from f) final;
@@ -163,6 +166,10 @@ class host_base : public server_host_base {
   // std::deque already holds about 600 bytes, and most supervisors never restart).
   std::unique_ptr<std::deque<std::chrono::steady_clock::time_point>> restarts_;
   std::coroutine_handle<> root_;
+  // What the children's start functions read (see supervisor_context). Last:
+  // released first, before a stop request is answered (a Peeper instance's
+  // context closes its core).
+  std::shared_ptr<void> context_;
 };
 
 // ---- validation (validate.cpp) ----
@@ -171,11 +178,13 @@ std::string spec_problem(const child_spec& s, peeper::auto_shutdown as);
 std::string dynamic_child_problem(const dynamic_supervisor::child& c, peeper::auto_shutdown as);
 std::string flags_problem(const supervisor_flags& f);
 std::string options_problem(const dynamic_supervisor::options& o);
+/// Throws supervisor_error(bad_spec) as supervisor::check_specs does (and for a null spec).
+void check_shared_specs(const shared_specs& children, const supervisor_flags& flags);
 
 // ---- the two kinds ----
-std::unique_ptr<behaviour> make_static_host(std::vector<child_spec> children,
-                                            const supervisor_flags& flags, std::optional<name> n,
-                                            pid parent, from ack);
+std::unique_ptr<behaviour> make_static_host(shared_specs children, const supervisor_flags& flags,
+                                            std::optional<name> n, pid parent, from ack,
+                                            std::shared_ptr<void> context = nullptr);
 std::unique_ptr<behaviour> make_dynamic_host(dynamic_supervisor::options opts,
                                              std::optional<name> n, pid parent, from ack);
 

@@ -17,9 +17,9 @@ namespace peeper::detail::sup {
 namespace {
 
 struct static_child {
-  child_spec spec;
-  pid process;              // null when not running
-  bool restarting = false;  // a restart failed; a try_again_restart is on its way
+  std::shared_ptr<const child_spec> spec;  // shared by supervisors of one shape (Peeper instances)
+  pid process;                             // null when not running
+  bool restarting = false;                 // a restart failed; a try_again_restart is on its way
 };
 
 constexpr std::size_t npos = static_cast<std::size_t>(-1);
@@ -30,10 +30,10 @@ shutdown_t shutdown_of(const child_spec& s) {
 
 class static_host final : public host_base {
  public:
-  static_host(std::vector<child_spec> specs, const supervisor_flags& flags, std::optional<name> n,
-              pid parent, from ack)
+  static_host(shared_specs specs, const supervisor_flags& flags, std::optional<name> n, pid parent,
+              from ack, std::shared_ptr<void> context)
       : host_base(std::move(n), std::move(parent), std::move(ack), flags.max_restarts,
-                  flags.max_seconds, flags.auto_shutdown),
+                  flags.max_seconds, flags.auto_shutdown, std::move(context)),
         strategy_(flags.strategy) {
     children_.reserve(specs.size());
     for (auto& s : specs) children_.push_back(static_child{std::move(s), pid(), false});
@@ -43,7 +43,7 @@ class static_host final : public host_base {
   // ---- lookup -------------------------------------------------------------
   [[nodiscard]] std::size_t find_id(const std::string& id) const {
     for (std::size_t i = 0; i < children_.size(); ++i) {
-      if (children_[i].spec.id == id) return i;
+      if (children_[i].spec->id == id) return i;
     }
     return npos;
   }
@@ -55,12 +55,12 @@ class static_host final : public host_base {
   }
   [[nodiscard]] bool significant_alive() const {
     return std::any_of(children_.begin(), children_.end(), [](const static_child& c) {
-      return c.spec.significant && (c.process || c.restarting);
+      return c.spec->significant && (c.process || c.restarting);
     });
   }
   /// The child is no longer running: a temporary one is forgotten.
   void del_child(std::size_t i) {
-    if (children_[i].spec.restart == restart_type::temporary) {
+    if (children_[i].spec->restart == restart_type::temporary) {
       children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(i));
       return;
     }
@@ -71,19 +71,19 @@ class static_host final : public host_base {
   // ---- starting and stopping ---------------------------------------------
   task<void> init() override {
     for (std::size_t i = 0; i < children_.size();) {
-      start_outcome out = co_await invoke_start(children_[i].spec.start);
+      start_outcome out = co_await invoke_start(children_[i].spec->start);
       if (out.ok() && out.process()) {
         children_[i].process = out.process();
         ++i;
       } else if (out.ok() || out.error() == start_errc::ignored) {
-        if (children_[i].spec.restart == restart_type::temporary) {
+        if (children_[i].spec->restart == restart_type::temporary) {
           children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(i));
         } else {
           ++i;
         }
       } else {
         exit_reason why = failure_reason(out);
-        std::string id = children_[i].spec.id;
+        std::string id = children_[i].spec->id;
         logger().error("supervisor {}: start_error: child {} failed to start: {}", describe_self(),
                        id, why.to_string());
         co_await terminate_range(0);
@@ -100,9 +100,9 @@ class static_host final : public host_base {
   task<void> terminate_range(std::size_t first) {
     for (std::size_t i = children_.size(); i-- > first;) {
       if (children_[i].process) {
-        shutdown_t how = shutdown_of(children_[i].spec);
+        shutdown_t how = shutdown_of(*children_[i].spec);
         exit_reason r = co_await stop_child(children_[i].process, how);
-        report_shutdown(children_[i].spec.id, children_[i].spec.restart, how, r);
+        report_shutdown(children_[i].spec->id, children_[i].spec->restart, how, r);
       }
       del_child(i);
     }
@@ -112,12 +112,12 @@ class static_host final : public host_base {
   /// child is marked restarting and retried later; those after it stay down.
   task<void> start_range(std::size_t first) {
     for (std::size_t i = first; i < children_.size();) {
-      start_outcome out = co_await invoke_start(children_[i].spec.start);
+      start_outcome out = co_await invoke_start(children_[i].spec->start);
       if (out.ok() && out.process()) {
         children_[i].process = out.process();
         ++i;
       } else if (out.ok() || out.error() == start_errc::ignored) {
-        if (children_[i].spec.restart == restart_type::temporary) {
+        if (children_[i].spec->restart == restart_type::temporary) {
           children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(i));
         } else {
           ++i;
@@ -131,11 +131,11 @@ class static_host final : public host_base {
 
   void restart_failed(std::size_t i, const start_outcome& out) {
     logger().error("supervisor {}: start_error: child {} failed to restart: {}", describe_self(),
-                   children_[i].spec.id, failure_reason(out).to_string());
+                   children_[i].spec->id, failure_reason(out).to_string());
     children_[i].process = {};
     children_[i].restarting = true;
     // Handle what is already queued (a stop, say) before trying again.
-    peeper::send(current()->self(), try_again_restart{children_[i].spec.id, pid()});
+    peeper::send(current()->self(), try_again_restart{children_[i].spec->id, pid()});
   }
 
   task<void> terminate_children() override { co_await terminate_range(0); }
@@ -144,7 +144,7 @@ class static_host final : public host_base {
   task<void> child_exited(pid p, exit_reason reason) override {
     std::size_t i = find_pid(p);
     if (i == npos) co_return;  // not (or no longer) a child
-    const child_spec& s = children_[i].spec;
+    const child_spec& s = *children_[i].spec;
     const bool restart = s.restart == restart_type::permanent ||
                          (s.restart == restart_type::transient && !reason.is_orderly());
     if (restart || !reason.is_orderly()) {
@@ -176,7 +176,7 @@ class static_host final : public host_base {
   task<void> restart_child_at(std::size_t i) {
     if (!add_restart()) {
       logger().error("supervisor {}: shutdown: reached_max_restart_intensity (child {})",
-                     describe_self(), children_[i].spec.id);
+                     describe_self(), children_[i].spec->id);
       del_child(i);
       co_await shutdown_self(exit_reason::shutdown());
       co_return;
@@ -185,7 +185,7 @@ class static_host final : public host_base {
     children_[i].restarting = false;
     switch (strategy_) {
       case strategy::one_for_one: {
-        start_outcome out = co_await invoke_start(children_[i].spec.start);
+        start_outcome out = co_await invoke_start(children_[i].spec->start);
         if (out.ok()) {
           children_[i].process = out.process();
         } else if (out.error() != start_errc::ignored) {
@@ -209,9 +209,9 @@ class static_host final : public host_base {
     op_reply r;
     r.children.reserve(children_.size());
     for (auto it = children_.rbegin(); it != children_.rend(); ++it) {
-      r.children.push_back(child_info{it->spec.id, it->process, it->restarting, it->spec.type,
-                                      it->spec.restart, shutdown_of(it->spec),
-                                      it->spec.significant});
+      r.children.push_back(child_info{it->spec->id, it->process, it->restarting, it->spec->type,
+                                      it->spec->restart, shutdown_of(*it->spec),
+                                      it->spec->significant});
     }
     f.reply(std::move(r));
     co_return;
@@ -222,7 +222,7 @@ class static_host final : public host_base {
     for (const auto& c : children_) {
       ++r.counts.specs;
       if (c.process && is_alive(c.process)) ++r.counts.active;
-      if (c.spec.type == child_type::supervisor) {
+      if (c.spec->type == child_type::supervisor) {
         ++r.counts.supervisors;
       } else {
         ++r.counts.workers;
@@ -253,7 +253,8 @@ class static_host final : public host_base {
     }
     pid p = out.ok() ? out.process() : pid();
     if (p || spec.restart != restart_type::temporary) {
-      children_.push_back(static_child{std::move(spec), p, false});
+      children_.push_back(
+          static_child{std::make_shared<const child_spec>(std::move(spec)), p, false});
     }
     reply_ok(f, p);
   }
@@ -265,9 +266,9 @@ class static_host final : public host_base {
       co_return;
     }
     if (children_[i].process) {
-      shutdown_t how = shutdown_of(children_[i].spec);
+      shutdown_t how = shutdown_of(*children_[i].spec);
       exit_reason r = co_await stop_child(children_[i].process, how);
-      report_shutdown(id, children_[i].spec.restart, how, r);
+      report_shutdown(id, children_[i].spec->restart, how, r);
     }
     del_child(i);
     reply_ok(f);
@@ -287,7 +288,7 @@ class static_host final : public host_base {
       reply_error(f, supervisor_errc::running, "child " + id + " is running");
       co_return;
     }
-    start_outcome out = co_await invoke_start(children_[i].spec.start);
+    start_outcome out = co_await invoke_start(children_[i].spec->start);
     if (!out.ok() && out.error() != start_errc::ignored) {
       reply_start_failure(f, out);
       co_return;
@@ -317,11 +318,11 @@ class static_host final : public host_base {
 
 }  // namespace
 
-std::unique_ptr<behaviour> make_static_host(std::vector<child_spec> children,
-                                            const supervisor_flags& flags, std::optional<name> n,
-                                            pid parent, from ack) {
+std::unique_ptr<behaviour> make_static_host(shared_specs children, const supervisor_flags& flags,
+                                            std::optional<name> n, pid parent, from ack,
+                                            std::shared_ptr<void> context) {
   return std::make_unique<static_host>(std::move(children), flags, std::move(n), std::move(parent),
-                                       std::move(ack));
+                                       std::move(ack), std::move(context));
 }
 
 }  // namespace peeper::detail::sup

@@ -10,31 +10,23 @@ namespace peeper::supervisor {
 using detail::sup::async_op;
 using detail::sup::blocking_op;
 
+namespace {
+detail::shared_specs share(std::vector<child_spec> children) {
+  detail::shared_specs shared;
+  shared.reserve(children.size());
+  for (auto& c : children) shared.push_back(std::make_shared<const child_spec>(std::move(c)));
+  return shared;
+}
+}  // namespace
+
 start_outcome start(runtime& rt, std::vector<child_spec> children, supervisor_flags flags,
                     start_options opts) {
-  check_specs(children, flags);
-  try {
-    return detail::blocking_start(
-        rt,
-        [&](from ack) {
-          return detail::sup::make_static_host(std::move(children), flags, opts.name, pid(),
-                                               std::move(ack));
-        },
-        opts);
-  } catch (const call_error& e) {
-    detail::throw_call_failure(e, "start");
-  }
+  return detail::start_supervisor(rt, share(std::move(children)), flags, std::move(opts), nullptr);
 }
 
 detail::supervisor_start_op start_link(std::vector<child_spec> children, supervisor_flags flags,
                                        start_options opts) {
-  check_specs(children, flags);
-  auto n = std::move(opts.name);
-  return {[children = std::move(children), flags, n = std::move(n)](pid parent, from ack) mutable {
-            return detail::sup::make_static_host(std::move(children), flags, std::move(n),
-                                                 std::move(parent), std::move(ack));
-          },
-          opts.init_timeout};
+  return detail::start_supervisor_link(share(std::move(children)), flags, std::move(opts), nullptr);
 }
 
 namespace {
@@ -116,3 +108,34 @@ detail::stop_awaitable async_stop(const pid& sup, exit_reason reason, timeout_t 
 }
 
 }  // namespace peeper::supervisor
+
+namespace peeper::detail {
+
+start_outcome start_supervisor(runtime& rt, shared_specs children, const supervisor_flags& flags,
+                               start_options opts, std::shared_ptr<void> context) {
+  sup::check_shared_specs(children, flags);
+  try {
+    return blocking_start(
+        rt,
+        [&](from ack) {
+          return sup::make_static_host(std::move(children), flags, opts.name, pid(), std::move(ack),
+                                       std::move(context));
+        },
+        opts);
+  } catch (const call_error& e) {
+    throw_call_failure(e, "start");
+  }
+}
+
+supervisor_start_op start_supervisor_link(shared_specs children, const supervisor_flags& flags,
+                                          start_options opts, std::shared_ptr<void> context) {
+  sup::check_shared_specs(children, flags);
+  return {[children = std::move(children), flags, n = std::move(opts.name),
+           context = std::move(context)](pid parent, from ack) mutable {
+            return sup::make_static_host(std::move(children), flags, std::move(n),
+                                         std::move(parent), std::move(ack), std::move(context));
+          },
+          opts.init_timeout};
+}
+
+}  // namespace peeper::detail

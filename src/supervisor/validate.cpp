@@ -1,5 +1,8 @@
 // Checking child specs, flags and options before anything starts.
+#include <algorithm>
+#include <cstddef>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 
 #include "supervisor/host.hpp"
@@ -88,21 +91,46 @@ std::string options_problem(const dynamic_supervisor::options& o) {
 
 }  // namespace peeper::detail::sup
 
+namespace peeper::detail::sup {
+
+namespace {
+/// Checks the flags, then each spec (`get(c)` is the child_spec of element c) and the ids.
+template <class Specs, class Get>
+void check_all(const Specs& children, const supervisor_flags& flags, Get get) {
+  if (std::string p = flags_problem(flags); !p.empty()) {
+    throw supervisor_error(supervisor_errc::bad_spec, p);
+  }
+  std::unordered_set<std::string_view> ids;  // past a few children (pairs are compared below)
+  constexpr std::size_t few = 8;             // a Peeper instance's supervisor has two
+  for (std::size_t i = 0; i < children.size(); ++i) {
+    const child_spec& s = get(children[i]);
+    if (std::string p = spec_problem(s, flags.auto_shutdown); !p.empty()) {
+      throw supervisor_error(supervisor_errc::bad_spec, p);
+    }
+    const bool duplicate =
+        children.size() <= few
+            ? std::any_of(children.begin(), children.begin() + static_cast<std::ptrdiff_t>(i),
+                          [&](const auto& c) { return get(c).id == s.id; })
+            : !ids.insert(s.id).second;
+    if (duplicate) throw supervisor_error(supervisor_errc::bad_spec, "duplicate child id " + s.id);
+  }
+}
+}  // namespace
+
+void check_shared_specs(const shared_specs& children, const supervisor_flags& flags) {
+  check_all(children, flags, [](const auto& c) -> const child_spec& {
+    if (!c) throw supervisor_error(supervisor_errc::bad_spec, "a null child spec");
+    return *c;
+  });
+}
+
+}  // namespace peeper::detail::sup
+
 namespace peeper::supervisor {
 
 void check_specs(const std::vector<child_spec>& children, const supervisor_flags& flags) {
-  if (std::string p = detail::sup::flags_problem(flags); !p.empty()) {
-    throw supervisor_error(supervisor_errc::bad_spec, p);
-  }
-  std::unordered_set<std::string> ids;
-  for (const auto& c : children) {
-    if (std::string p = detail::sup::spec_problem(c, flags.auto_shutdown); !p.empty()) {
-      throw supervisor_error(supervisor_errc::bad_spec, p);
-    }
-    if (!ids.insert(c.id).second) {
-      throw supervisor_error(supervisor_errc::bad_spec, "duplicate child id " + c.id);
-    }
-  }
+  detail::sup::check_all(children, flags,
+                         [](const child_spec& c) -> const child_spec& { return c; });
 }
 
 }  // namespace peeper::supervisor

@@ -90,6 +90,14 @@ class receive_awaiter {
  public:
   receive_awaiter(type_id_t filter, std::optional<std::chrono::nanoseconds> timeout) noexcept
       : filter_(filter), timeout_(timeout) {}
+  // Moved only before it suspends (the wait state stays behind).
+  receive_awaiter(receive_awaiter&& o) noexcept
+      : filter_(o.filter_),
+        timeout_(o.timeout_),
+        got_(std::move(o.got_)),
+        timer_(std::move(o.timer_)) {}
+  receive_awaiter& operator=(receive_awaiter&&) = delete;
+  ~receive_awaiter();
   bool await_ready();
   void await_suspend(std::coroutine_handle<> h);
   message await_resume();
@@ -99,6 +107,7 @@ class receive_awaiter {
   std::optional<std::chrono::nanoseconds> timeout_;
   envelope_ptr got_;
   ref timer_;
+  wait_state wait_;
 };
 
 template <class T>

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "peeper/server/detail/worker.hpp"
 #include "peeper/server/instance.hpp"
 #include "peeper/server/options.hpp"
+#include "peeper/supervisor/detail/shared_specs.hpp"
 #include "peeper/supervisor/dynamic_supervisor.hpp"
 #include "peeper/supervisor/supervisor.hpp"
 
@@ -83,22 +85,34 @@ task<start_outcome> start_worker(std::shared_ptr<instance_core<typename Impl::st
   co_return outcome;
 }
 
+/// The core of the instance whose supervisor calls this (its context is the instance's life).
+template <class State>
+std::shared_ptr<instance_core<State>> supervised_core() {
+  auto* life = static_cast<instance_life*>(supervisor_context().get());
+  if (life == nullptr) throw std::logic_error("a Peeper child started outside its instance");
+  return std::static_pointer_cast<instance_core<State>>(life->core);
+}
+
+/// The child specs of every instance of Impl: shared, they hold nothing of
+/// one instance (each start function finds its core in the supervisor's context).
 template <class Impl>
-std::vector<child_spec> instance_children(
-    const std::shared_ptr<instance_core<typename Impl::state_type>>& core) {
-  using core_type = instance_core<typename Impl::state_type>;
-  // Each start function holds only `life` (the smallest closure a std::function can box).
-  auto life = std::make_shared<instance_life>(core);
-  child_spec keeper;
-  keeper.id = "state";
-  keeper.start = [life] { return start_keeper(std::static_pointer_cast<core_type>(life->core)); };
-  child_spec worker;
-  worker.id = "worker";
-  worker.start = [life] {
-    return start_worker<Impl>(std::static_pointer_cast<core_type>(life->core),
-                              life->core->settings().init_timeout);
-  };
-  return {std::move(keeper), std::move(worker)};
+const shared_specs& instance_specs() {
+  using S = typename Impl::state_type;
+  static const shared_specs specs = [] {
+    child_spec keeper;
+    keeper.id = "state";
+    keeper.start = [] { return start_keeper(supervised_core<S>()); };
+    child_spec worker;
+    worker.id = "worker";
+    worker.start = [] {
+      auto core = supervised_core<S>();
+      const timeout_t init_timeout = core->settings().init_timeout;
+      return start_worker<Impl>(std::move(core), init_timeout);
+    };
+    return shared_specs{std::make_shared<const child_spec>(std::move(keeper)),
+                        std::make_shared<const child_spec>(std::move(worker))};
+  }();
+  return specs;
 }
 
 template <class State>
@@ -124,7 +138,7 @@ std::shared_ptr<instance_core<typename Impl::state_type>> make_core(
 
 inline start_options instance_start_options(const core_base& core) {
   start_options s;
-  s.name = core.instance_name();
+  if (const name* n = core.instance_name()) s.name = *n;
   return s;
 }
 
@@ -132,12 +146,10 @@ inline start_options instance_start_options(const core_base& core) {
 /// settings say how) linked to the calling process (a supervisor, for specs).
 template <class Impl>
 task<start_outcome> start_instance_linked(std::shared_ptr<core_base> core) {
-  using S = typename Impl::state_type;
   const supervisor_flags flags = core->settings().flags;
   start_options o = instance_start_options(*core);
-  auto op = supervisor::start_link(
-      instance_children<Impl>(std::static_pointer_cast<instance_core<S>>(std::move(core))), flags,
-      std::move(o));
+  auto op = start_supervisor_link(instance_specs<Impl>(), flags, std::move(o),
+                                  std::make_shared<instance_life>(std::move(core)));
   start_outcome outcome = co_await op;
   co_return outcome;
 }
@@ -152,8 +164,9 @@ task<start_outcome> start_instance_linked(std::shared_ptr<core_base> core) {
 template <class Impl>
 instance_result<Impl> start(runtime& rt, server_options<typename Impl::state_type> opts) {
   auto core = detail::make_core<Impl>(rt.core(), opts);
-  return {supervisor::start(rt, detail::instance_children<Impl>(core), detail::instance_flags(opts),
-                            detail::instance_start_options(*core)),
+  auto life = std::make_shared<detail::instance_life>(core);
+  return {detail::start_supervisor(rt, detail::instance_specs<Impl>(), detail::instance_flags(opts),
+                                   detail::instance_start_options(*core), std::move(life)),
           core};
 }
 

@@ -41,10 +41,19 @@ class reply_awaiter {
  public:
   reply_awaiter(std::uint64_t tag, std::optional<std::chrono::nanoseconds> timeout) noexcept
       : tag_(tag), timeout_(timeout) {}
+  // Moved only before it suspends (its owner's awaiter is moved into place).
+  reply_awaiter(reply_awaiter&& o) noexcept
+      : tag_(o.tag_), timeout_(o.timeout_), timer_(std::move(o.timer_)) {}
+  reply_awaiter& operator=(reply_awaiter&&) = delete;
+  // A coroutine destroyed while suspended here leaves its process no dangling wait.
+  ~reply_awaiter() {
+    if (process* me = current()) me->end_wait(wait_);
+  }
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> h) {
     process& me = *current();
-    wait_state& w = me.wait();
+    wait_state& w = wait_;
+    me.begin_wait(w);
     w.what = wait_state::kind::reply;
     w.ready = false;
     w.tag = tag_;
@@ -55,10 +64,8 @@ class reply_awaiter {
   }
   envelope_ptr await_resume() {
     process& me = *current();
-    wait_state& w = me.wait();
-    envelope_ptr r = std::move(w.result);
-    w.what = wait_state::kind::none;
-    w.handle = {};
+    me.end_wait(wait_);
+    envelope_ptr r = std::move(wait_.result);
     if (r && timer_) cancel_timer(me.rt().owner(), timer_);
     return r;
   }
@@ -67,6 +74,7 @@ class reply_awaiter {
   std::uint64_t tag_;
   std::optional<std::chrono::nanoseconds> timeout_;
   ref timer_;
+  wait_state wait_;
 };
 
 /// The reply's value, or the error it carries, thrown as call_error.

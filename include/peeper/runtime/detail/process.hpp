@@ -60,10 +60,13 @@ class behaviour {
   virtual bool intercept_signal(envelope& /*signal*/) { return false; }
 };
 
-/// A suspended coroutine of the process and what it waits for.
+/// A suspended coroutine of the process and what it waits for. The awaiter
+/// owns it (in the coroutine's frame, stable while it is suspended) and
+/// points the process at it from await_suspend to await_resume: a process
+/// that never waits carries no wait state.
 struct wait_state {
-  enum class kind : std::uint8_t { none, reply, receive };
-  kind what = kind::none;
+  enum class kind : std::uint8_t { reply, receive };
+  kind what = kind::reply;
   bool ready = false;
   std::uint64_t tag = 0;           // reply tag, or receive timeout tag
   type_id_t filter = nullptr;      // receive: only this payload type (nullptr: any)
@@ -71,13 +74,14 @@ struct wait_state {
   envelope_ptr result;             // what ended the wait (null: timed out)
 };
 
-/// Relations and per-process data, allocated on first use.
+/// A process's links, monitors and exit hooks (each list one pointer, null while empty).
 struct relations {
   using monitor_list = relation_list<std::pair<std::uint64_t, pid>, std::uint64_t, first_key>;
+  using hook_list = std::vector<std::pair<std::uint64_t, std::function<void(const exit_reason&)>>>;
   relation_list<pid, pid, identity_key> links;
-  monitor_list watchers;    // monitors on this process: (tag, watcher)
-  monitor_list monitoring;  // monitors this process holds: (tag, target)
-  std::vector<std::pair<std::uint64_t, std::function<void(const exit_reason&)>>> exit_hooks;
+  monitor_list watchers;                  // monitors on this process: (tag, watcher)
+  monitor_list monitoring;                // monitors this process holds: (tag, target)
+  std::unique_ptr<hook_list> exit_hooks;  // allocated by the first hook: tables use them
 };
 
 class process {
@@ -128,7 +132,14 @@ class process {
   relations& rel();
   dictionary& dict();
   [[nodiscard]] behaviour* behaviour_ptr() const noexcept { return behaviour_.get(); }
-  wait_state& wait();
+  /// The wait of the coroutine suspended now, or null.
+  [[nodiscard]] wait_state* waiting() const noexcept { return wait_; }
+  /// A coroutine of the process suspends on `w` (owned by its awaiter).
+  void begin_wait(wait_state& w) noexcept { wait_ = &w; }
+  /// Its wait is over (its awaiter resumed, or is destroyed).
+  void end_wait(const wait_state& w) noexcept {
+    if (wait_ == &w) wait_ = nullptr;
+  }
   /// Takes the first queued message matching `filter` (nullptr: any).
   envelope_ptr take_queued(type_id_t filter);
   /// True once the current time slice has handled its budget of messages:
@@ -145,10 +156,7 @@ class process {
   void mark_named() noexcept { named_.store(true, std::memory_order_release); }
   [[nodiscard]] bool is_root() const noexcept { return root_; }
 
-  std::atomic<bool> named_{false};  // holds or held a name: release names on exit
-
   // Scheduler bookkeeping.
-  std::atomic<bool> scheduled_{false};
   process* run_next_ = nullptr;
   process* live_prev_ = nullptr;
   process* live_next_ = nullptr;
@@ -162,12 +170,19 @@ class process {
   [[nodiscard]] bool has_work() const noexcept;
   [[nodiscard]] bool has_queued(type_id_t filter) const noexcept;
 
-  std::atomic<std::uint32_t> refs_{1};
+ public:
+  // The flags and counters first, packed: the block stays within 168 bytes
+  // (a 176-byte malloc chunk; three per Peeper instance).
+  std::atomic<bool> named_{false};      // holds or held a name: release names on exit
+  std::atomic<bool> scheduled_{false};  // scheduler bookkeeping
+
+ private:
   std::atomic<bool> exited_{false};
   bool started_ = false;
   bool exiting_ = false;
   bool trap_exit_ = false;
   bool root_ = false;
+  std::atomic<std::uint32_t> refs_{1};
   int budget_ = 0;                         // messages left in the current time slice
   const std::string* handling_ = nullptr;  // payload type of the message being handled
   std::uint64_t id_;
@@ -175,9 +190,9 @@ class process {
   std::atomic<envelope*> inbox_{nullptr};
   envelope_list queue_;  // drained from inbox_, not yet handled
   std::unique_ptr<behaviour> behaviour_;
-  std::unique_ptr<relations> rel_;
+  relations rel_;
   std::unique_ptr<dictionary> dict_;
-  std::unique_ptr<wait_state> wait_;
+  wait_state* wait_ = nullptr;  // owned by the awaiter of the suspended coroutine
   exit_reason reason_;
 };
 

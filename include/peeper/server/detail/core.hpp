@@ -70,7 +70,8 @@ struct instance_settings {
 /// The parts of a core that do not depend on the state type.
 class core_base {
  public:
-  core_base(runtime_core& rt, std::optional<name> n) : rt_(&rt), name_(std::move(n)) {}
+  core_base(runtime_core& rt, std::optional<name> n)
+      : rt_(&rt), name_(n ? std::make_unique<const name>(std::move(*n)) : nullptr) {}
   core_base(const core_base&) = delete;
   core_base& operator=(const core_base&) = delete;
   virtual ~core_base() = default;
@@ -80,7 +81,8 @@ class core_base {
   [[nodiscard]] virtual type_id_t state_type() const noexcept = 0;
   route& worker_route() noexcept { return worker_; }
   route& keeper_route() noexcept { return keeper_; }
-  [[nodiscard]] const std::optional<name>& instance_name() const noexcept { return name_; }
+  /// The instance's name, or null if it has none.
+  [[nodiscard]] const name* instance_name() const noexcept { return name_.get(); }
 
   /// The instance's supervisor (null until it has started its children).
   [[nodiscard]] pid supervisor() const {
@@ -109,7 +111,7 @@ class core_base {
     return carried;
   }
   /// The worker leaves, with its dictionary. See route::detach.
-  std::unique_lock<std::mutex> detach_worker(const pid& w, dictionary dict) {
+  std::unique_lock<small_mutex> detach_worker(const pid& w, dictionary dict) {
     restore_dictionary(std::move(dict));
     return worker_.detach(w);
   }
@@ -156,8 +158,13 @@ class core_base {
 
   /// Which of its tables a worker keeps (server_options::keep_tables); set
   /// before the instance starts.
-  [[nodiscard]] const keep_tables& table_policy() const noexcept { return table_policy_; }
-  void set_table_policy(keep_tables k) { table_policy_ = std::move(k); }
+  [[nodiscard]] const keep_tables& table_policy() const noexcept {
+    static const keep_tables none;
+    return table_policy_ ? *table_policy_ : none;
+  }
+  void set_table_policy(keep_tables k) {
+    table_policy_ = !k.none() ? std::make_unique<const keep_tables>(std::move(k)) : nullptr;
+  }
   /// The server type (Impl) the instance runs, as type_id<Impl>(); set before it starts.
   [[nodiscard]] type_id_t server_type() const noexcept { return server_type_; }
   void set_server_type(type_id_t t) noexcept { server_type_ = t; }
@@ -233,19 +240,14 @@ class core_base {
     return !superseded_.load(std::memory_order_acquire);
   }
 
-  // The instance table's keys for this core (set when it is registered).
-  void set_table_keys(std::uint64_t pid_id, std::string name_key) {
+  // The instance table's key for this core: its supervisor's pid id (set when it is registered).
+  void set_table_pid(std::uint64_t pid_id) {
     std::lock_guard lock(mutex_);
     table_pid_ = pid_id;
-    table_name_ = std::move(name_key);
   }
   [[nodiscard]] std::uint64_t table_pid() const {
     std::lock_guard lock(mutex_);
     return table_pid_;
-  }
-  [[nodiscard]] std::string table_name() const {
-    std::lock_guard lock(mutex_);
-    return table_name_;
   }
 
  private:
@@ -286,22 +288,21 @@ class core_base {
   }
 
   runtime_core* rt_;
-  std::optional<name> name_;
+  std::unique_ptr<const name> name_;  // null if unnamed (boxed: most instances have none)
   route worker_;
   route keeper_;
-  mutable std::mutex mutex_;
-  pid supervisor_;                          // guarded by mutex_
-  std::unique_ptr<dictionary> dictionary_;  // guarded by mutex_; none until a non-empty one
-  bool closed_ = false;                     // guarded by mutex_
-  std::unique_ptr<extra> extra_;            // guarded by mutex_
-  std::uint64_t table_pid_ = 0;             // guarded by mutex_
-  std::string table_name_;                  // guarded by mutex_
-  keep_tables table_policy_;                // set before the instance starts, then read-only
-  instance_settings settings_;              // likewise
-  type_id_t server_type_ = nullptr;         // likewise
-  spawner spawner_ = nullptr;               // likewise
+  mutable small_mutex mutex_;
+  bool closed_ = false;  // guarded by mutex_
   // closed_ or a successor set (written under mutex_, read without it by current()).
   std::atomic<bool> superseded_{false};
+  pid supervisor_;                          // guarded by mutex_
+  std::unique_ptr<dictionary> dictionary_;  // guarded by mutex_; none until a non-empty one
+  std::unique_ptr<extra> extra_;            // guarded by mutex_
+  std::uint64_t table_pid_ = 0;             // guarded by mutex_
+  std::unique_ptr<const keep_tables> table_policy_;  // null: keeps none; set before the start
+  instance_settings settings_;                       // likewise
+  type_id_t server_type_ = nullptr;                  // likewise
+  spawner spawner_ = nullptr;                        // likewise
 };
 
 /// The core `c` stands for after the transfers it went through (`c` itself if none), or null
@@ -344,7 +345,9 @@ class instance_core final : public core_base {
   [[nodiscard]] type_id_t state_type() const noexcept override { return type_id<State>(); }
 
   [[nodiscard]] std::shared_ptr<core_base> make_successor() const override {
-    auto next = std::make_shared<instance_core<State>>(rt(), instance_name(), committed(), hooks());
+    const name* n = instance_name();
+    auto next = std::make_shared<instance_core<State>>(
+        rt(), n ? std::optional<name>(*n) : std::nullopt, committed(), hooks());
     next->set_spawner(get_spawner());
     next->set_table_policy(table_policy());
     next->set_settings(settings());
@@ -410,7 +413,7 @@ class instance_core final : public core_base {
     keeper_route().deliver(e);
   }
 
-  mutable std::mutex state_mutex_;
+  mutable small_mutex state_mutex_;
   State committed_;                                  // guarded by state_mutex_
   std::unique_ptr<const listener<State>> listener_;  // null if it has no hook: most have none
 };

@@ -7,6 +7,7 @@
 
 #include "peeper/runtime/detail/envelope.hpp"
 #include "peeper/runtime/detail/process.hpp"
+#include "peeper/runtime/detail/small_mutex.hpp"
 #include "peeper/runtime/pid.hpp"
 
 namespace peeper::detail {
@@ -38,11 +39,14 @@ class route {
   /// The current process leaves. Returns a lock that keeps senders out until
   /// the caller has handed back what the process did not handle (give_back),
   /// so that nothing overtakes it.
-  std::unique_lock<std::mutex> detach(const pid& p) {
+  std::unique_lock<small_mutex> detach(const pid& p) {
     std::unique_lock lock(mutex_);
     if (target_ == p) target_ = pid();
     return lock;
   }
+  /// Releases the lock detach returned, once its owner let go of it
+  /// (unique_lock::release) to keep it across calls.
+  void unlock_detached() noexcept { mutex_.unlock(); }
   /// Puts `msgs` (oldest first) ahead of what waits, in O(1); call with
   /// detach's lock held. Once the route is closed nobody will take them:
   /// they are returned.
@@ -84,11 +88,11 @@ class route {
   }
 
  private:
-  mutable std::mutex mutex_;
+  mutable small_mutex mutex_;
+  bool closed_ = false;    // guarded by mutex_
   route* next_ = nullptr;  // guarded by mutex_; set once, kept alive by the owner of both
   pid target_;             // guarded by mutex_
   envelope_list waiting_;  // guarded by mutex_
-  bool closed_ = false;    // guarded by mutex_
 };
 
 }  // namespace peeper::detail

@@ -69,15 +69,20 @@ class routed_host : public server_host<Impl> {
   }
   void on_unprocessed(envelope_list msgs) noexcept override {
     envelope_list refused = route_->give_back(std::move(msgs));
-    if (exit_lock_.owns_lock()) exit_lock_.unlock();
+    if (std::exchange(exit_locked_, false)) route_->unlock_detached();
     refuse(std::move(refused));
   }
 
+  /// Keeps what detach returned: the route stays locked until on_unprocessed.
+  void hold_exit_lock(std::unique_lock<small_mutex> lock) noexcept {
+    exit_locked_ = lock.release() != nullptr;
+  }
+
   route* route_;
-  std::unique_lock<std::mutex> exit_lock_;  // held from on_exit to on_unprocessed
 
  private:
-  bool taken_over_ = false;  // before this process's handoff_mark
+  bool exit_locked_ = false;  // the route's lock, held from on_exit to on_unprocessed
+  bool taken_over_ = false;   // before this process's handoff_mark
 };
 
 template <class Impl>
@@ -98,7 +103,7 @@ class peeper_worker final : public routed_host<Impl>, public worker_base {
     process& me = *current();
     // Tables first: once attached, `worker(s)` names this process, and its
     // kept tables must already be its own.
-    restored_ = restore_tables(*core_);
+    this->set_restored(restore_tables(*core_));
     this->attach(core_->attach_worker(me.self(), me.dict()));
     this->run_init(core_->committed());
   }
@@ -122,7 +127,7 @@ class peeper_worker final : public routed_host<Impl>, public worker_base {
     // comes after the core's.
     keep_tables_on_exit(*core_);
     try {
-      this->exit_lock_ = core_->detach_worker(me.self(), std::move(me.dict()));
+      this->hold_exit_lock(core_->detach_worker(me.self(), std::move(me.dict())));
       core_->terminated(reason);
     } catch (...) {
       logger().error("Peeper server {}: could not hand over on exit", describe(me.self()));
@@ -182,7 +187,7 @@ class peeper_keeper final : public routed_host<keeper_impl<State>> {
  protected:
   void on_exit(const exit_reason& /*reason*/) noexcept override {
     try {
-      this->exit_lock_ = core_->keeper_route().detach(current()->self());
+      this->hold_exit_lock(core_->keeper_route().detach(current()->self()));
     } catch (...) {
       logger().error("Peeper keeper {}: could not hand over on exit", describe(self()));
     }

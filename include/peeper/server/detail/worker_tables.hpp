@@ -3,6 +3,7 @@
 // and how the functions of tables.hpp find the worker they are called in.
 #pragma once
 
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -22,10 +23,18 @@ class worker_base {
   /// The instance's core.
   [[nodiscard]] virtual core_base& instance() noexcept = 0;
   /// The tables handed to this worker as it started.
-  [[nodiscard]] const std::vector<restored_table>& restored() const noexcept { return restored_; }
+  [[nodiscard]] const std::vector<restored_table>& restored() const noexcept {
+    static const std::vector<restored_table> none;
+    return restored_ ? *restored_ : none;
+  }
 
  protected:
-  std::vector<restored_table> restored_;
+  void set_restored(std::vector<restored_table> t) {
+    if (!t.empty()) restored_ = std::make_unique<const std::vector<restored_table>>(std::move(t));
+  }
+
+ private:
+  std::unique_ptr<const std::vector<restored_table>> restored_;  // null if none: most have none
 };
 
 /// Run by the worker as it starts, before init: takes over the tables the
