@@ -218,9 +218,11 @@ void node_core::accept_loop() {
       reap_finished();
       if (!adopt_accepted(c)) continue;  // closes fd
       all_conns_.push_back(c);
+      // Under the lock, as in connection_to: reap_finished (which takes it)
+      // may join a connection as soon as it is listed, so its thread must be set.
+      c->start();
     }
     conns_cv_.notify_all();
-    c->start();
   }
 }
 

@@ -51,8 +51,8 @@ process& current_or_throw(const char* what) {
   return *tl_current;
 }
 
-static_assert(sizeof(void*) != 8 || sizeof(process) <= 168,
-              "a process block over 168 bytes takes a bigger malloc chunk: keep it packed");
+static_assert(sizeof(void*) != 8 || sizeof(process) <= 152,
+              "a process block over 152 bytes takes a bigger malloc chunk: keep it packed");
 
 process::process(runtime_core& rt, std::uint64_t id, std::unique_ptr<behaviour> b)
     : id_(id), rt_(&rt), behaviour_(std::move(b)) {}
@@ -232,13 +232,14 @@ void process::crashed(exit_reason r) {
   exit_self(std::move(r));
   logger().error("process {} crashed{}: {}", describe(self()),
                  handling_ != nullptr ? " while handling a " + *handling_ : "",
-                 reason_.to_string());
+                 reason().to_string());
 }
 
 void process::exit_self(exit_reason r) {
   if (exiting_) return;
   exiting_ = true;
-  reason_ = r.what() == exit_reason::kind::kill ? exit_reason::killed() : std::move(r);
+  reason_ = std::make_unique<const exit_reason>(
+      r.what() == exit_reason::kind::kill ? exit_reason::killed() : std::move(r));
 }
 
 bool process::has_queued(type_id_t filter) const noexcept {
@@ -313,7 +314,7 @@ void process::run(int budget) {
 }
 
 void process::finish_exit() {
-  behaviour_->on_exit(reason_);
+  behaviour_->on_exit(reason());
   envelope* pending = reverse(inbox_.exchange(closed, std::memory_order_acq_rel));
   exited_.store(true, std::memory_order_release);
   if (named_.load(std::memory_order_acquire)) rt_->names().release_all(*this);
@@ -336,10 +337,10 @@ void process::finish_exit() {
       }
     } else if (cur->kind == envelope_kind::link) {
       auto& s = static_cast<link_signal&>(*cur);
-      deliver(s.from.control_block(), std::make_unique<exit_signal>(me, reason_, true));
+      deliver(s.from.control_block(), std::make_unique<exit_signal>(me, reason(), true));
     } else if (cur->kind == envelope_kind::monitor) {
       auto& s = static_cast<monitor_signal&>(*cur);
-      deliver(s.watcher.control_block(), std::make_unique<down_signal>(s.tag, me, reason_));
+      deliver(s.watcher.control_block(), std::make_unique<down_signal>(s.tag, me, reason()));
     } else if (cur->kind == envelope_kind::unlink) {
       rel_.links.erase(static_cast<link_signal&>(*cur).from);
     } else if (cur->kind == envelope_kind::demonitor) {
@@ -352,7 +353,7 @@ void process::finish_exit() {
     rel_.exit_hooks->clear();
     for (auto& [id, hook] : hooks) {
       try {
-        hook(reason_);
+        hook(reason());
       } catch (...) {
         logger().error("process {}: an exit hook threw", me.to_string());
       }
@@ -360,10 +361,10 @@ void process::finish_exit() {
   }
   behaviour_->on_unprocessed(std::move(unprocessed));
   for (const pid& l : rel_.links) {
-    deliver(l.control_block(), std::make_unique<exit_signal>(me, reason_, true));
+    deliver(l.control_block(), std::make_unique<exit_signal>(me, reason(), true));
   }
   for (auto& [tag, w] : rel_.watchers) {
-    deliver(w.control_block(), std::make_unique<down_signal>(tag, me, reason_));
+    deliver(w.control_block(), std::make_unique<down_signal>(tag, me, reason()));
   }
   for (auto& [tag, target] : rel_.monitoring) {
     deliver(target.control_block(),

@@ -26,17 +26,19 @@ class host_base::run_end final : public completion<void> {
 
 host_base::host_base(std::optional<name> n, pid parent, from ack, int max_restarts,
                      std::chrono::milliseconds period, peeper::auto_shutdown as,
-                     std::shared_ptr<void> context)
+                     std::shared_ptr<void> context, context_end at_end)
     : auto_shutdown_(as),
       name_(box_name(std::move(n))),
       parent_(std::move(parent)),
       ack_(std::move(ack)),
       max_restarts_(max_restarts),
       period_(period),
-      context_(std::move(context)) {}
+      context_(std::move(context)),
+      at_end_(at_end) {}
 
 host_base::~host_base() {
   if (root_) root_.destroy();
+  if (at_end_ != nullptr) at_end_(context_.get());
 }
 
 void host_base::run(task<void> t) {

@@ -72,7 +72,7 @@ class host_base : public server_host_base {
  public:
   host_base(std::optional<name> n, pid parent, from ack, int max_restarts,
             std::chrono::milliseconds period, peeper::auto_shutdown as,
-            std::shared_ptr<void> context = nullptr);
+            std::shared_ptr<void> context = nullptr, context_end at_end = nullptr);
   ~host_base() override;
   host_base(const host_base&) = delete;
   host_base& operator=(const host_base&) = delete;
@@ -166,10 +166,11 @@ class host_base : public server_host_base {
   // std::deque already holds about 600 bytes, and most supervisors never restart).
   std::unique_ptr<std::deque<std::chrono::steady_clock::time_point>> restarts_;
   std::coroutine_handle<> root_;
-  // What the children's start functions read (see supervisor_context). Last:
-  // released first, before a stop request is answered (a Peeper instance's
-  // context closes its core).
+  // What the children's start functions read (see supervisor_context), and
+  // what runs with it as this host is destroyed, before the members above go
+  // (a stop request is answered after it).
   std::shared_ptr<void> context_;
+  context_end at_end_;
 };
 
 // ---- validation (validate.cpp) ----
@@ -184,7 +185,8 @@ void check_shared_specs(const shared_specs& children, const supervisor_flags& fl
 // ---- the two kinds ----
 std::unique_ptr<behaviour> make_static_host(shared_specs children, const supervisor_flags& flags,
                                             std::optional<name> n, pid parent, from ack,
-                                            std::shared_ptr<void> context = nullptr);
+                                            std::shared_ptr<void> context = nullptr,
+                                            context_end at_end = nullptr);
 std::unique_ptr<behaviour> make_dynamic_host(dynamic_supervisor::options opts,
                                              std::optional<name> n, pid parent, from ack);
 

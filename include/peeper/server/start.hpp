@@ -44,17 +44,17 @@ class instance_result : public start_outcome {
 
 namespace detail {
 
-/// Closes the core once the instance's supervisor has let go of its children.
-struct instance_life {
-  explicit instance_life(std::shared_ptr<core_base> c) : core(std::move(c)) {}
-  instance_life(const instance_life&) = delete;
-  instance_life& operator=(const instance_life&) = delete;
-  ~instance_life() {
-    core->close();
-    forget_instance(*core);
-  }
-  std::shared_ptr<core_base> core;
-};
+/// The instance is gone: closes its core (the context of its supervisor,
+/// run once that supervisor has let go of its children; again, harmlessly,
+/// after a failed start).
+inline void end_instance(void* core) noexcept {
+  auto* c = static_cast<core_base*>(core);
+  c->close();
+  forget_instance(*c);
+}
+
+/// What an instance's supervisor holds: its core.
+inline std::shared_ptr<void> instance_context(std::shared_ptr<core_base> core) { return core; }
 
 template <class State>
 task<start_outcome> start_keeper(std::shared_ptr<instance_core<State>> core) {
@@ -85,12 +85,14 @@ task<start_outcome> start_worker(std::shared_ptr<instance_core<typename Impl::st
   co_return outcome;
 }
 
-/// The core of the instance whose supervisor calls this (its context is the instance's life).
+/// The core of the instance whose supervisor calls this (the supervisor's context).
 template <class State>
 std::shared_ptr<instance_core<State>> supervised_core() {
-  auto* life = static_cast<instance_life*>(supervisor_context().get());
-  if (life == nullptr) throw std::logic_error("a Peeper child started outside its instance");
-  return std::static_pointer_cast<instance_core<State>>(life->core);
+  const std::shared_ptr<void>& context = supervisor_context();
+  if (!context) throw std::logic_error("a Peeper child started outside its instance");
+  // The context was made from a shared_ptr<core_base>: cast back to that first.
+  return std::static_pointer_cast<instance_core<State>>(
+      std::static_pointer_cast<core_base>(context));
 }
 
 /// The child specs of every instance of Impl: shared, they hold nothing of
@@ -149,8 +151,9 @@ task<start_outcome> start_instance_linked(std::shared_ptr<core_base> core) {
   const supervisor_flags flags = core->settings().flags;
   start_options o = instance_start_options(*core);
   auto op = start_supervisor_link(instance_specs<Impl>(), flags, std::move(o),
-                                  std::make_shared<instance_life>(std::move(core)));
+                                  instance_context(core), &end_instance);
   start_outcome outcome = co_await op;
+  if (!outcome.ok()) end_instance(core.get());  // also when no supervisor was made
   co_return outcome;
 }
 
@@ -164,10 +167,11 @@ task<start_outcome> start_instance_linked(std::shared_ptr<core_base> core) {
 template <class Impl>
 instance_result<Impl> start(runtime& rt, server_options<typename Impl::state_type> opts) {
   auto core = detail::make_core<Impl>(rt.core(), opts);
-  auto life = std::make_shared<detail::instance_life>(core);
-  return {detail::start_supervisor(rt, detail::instance_specs<Impl>(), detail::instance_flags(opts),
-                                   detail::instance_start_options(*core), std::move(life)),
-          core};
+  start_outcome o = detail::start_supervisor(
+      rt, detail::instance_specs<Impl>(), detail::instance_flags(opts),
+      detail::instance_start_options(*core), detail::instance_context(core), &detail::end_instance);
+  if (!o.ok()) detail::end_instance(core.get());  // also when no supervisor was made
+  return {std::move(o), core};
 }
 
 /// co_await start_link<Impl>(opts): starts an instance linked to the

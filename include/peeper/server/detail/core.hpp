@@ -94,12 +94,13 @@ class core_base {
     supervisor_ = std::move(p);
   }
 
-  /// A worker takes over: its messages so far, and the dictionary to restore.
-  envelope_list attach_worker(const pid& w, dictionary& dict) {
-    envelope_list carried = worker_.attach(w);
+  /// Worker `w` takes over (called in it): returns its messages so far, and
+  /// restores its dictionary (none is made if there is none to restore).
+  envelope_list attach_worker(process& w) {
+    envelope_list carried = worker_.attach(w.self());
     {
       std::lock_guard lock(mutex_);
-      if (dictionary_) dict = *dictionary_;
+      if (dictionary_) w.dict() = *dictionary_;
     }
     wake_attach_waiters();
     return carried;

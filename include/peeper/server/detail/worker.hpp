@@ -104,7 +104,7 @@ class peeper_worker final : public routed_host<Impl>, public worker_base {
     // Tables first: once attached, `worker(s)` names this process, and its
     // kept tables must already be its own.
     this->set_restored(restore_tables(*core_));
-    this->attach(core_->attach_worker(me.self(), me.dict()));
+    this->attach(core_->attach_worker(me));
     this->run_init(core_->committed());
   }
 
@@ -127,7 +127,8 @@ class peeper_worker final : public routed_host<Impl>, public worker_base {
     // comes after the core's.
     keep_tables_on_exit(*core_);
     try {
-      this->hold_exit_lock(core_->detach_worker(me.self(), std::move(me.dict())));
+      this->hold_exit_lock(
+          core_->detach_worker(me.self(), me.has_dict() ? std::move(me.dict()) : dictionary()));
       core_->terminated(reason);
     } catch (...) {
       logger().error("Peeper server {}: could not hand over on exit", describe(me.self()));

@@ -18,13 +18,20 @@ namespace peeper::detail {
 
 using shared_specs = std::vector<std::shared_ptr<const child_spec>>;
 
-/// As supervisor::start, with shared specs and `context` (see supervisor_context).
-/// Throws supervisor_error bad_spec as supervisor::start does.
+/// Run with the context when the supervisor is gone (its children stopped),
+/// before a stop request is answered. Must not throw.
+using context_end = void (*)(void* context) noexcept;
+
+/// As supervisor::start, with shared specs and `context` (see
+/// supervisor_context); `at_end` (if not null) runs once the supervisor is
+/// gone, if it was started. Throws supervisor_error bad_spec as supervisor::start does.
 start_outcome start_supervisor(runtime& rt, shared_specs children, const supervisor_flags& flags,
-                               start_options opts, std::shared_ptr<void> context);
-/// As supervisor::start_link, with shared specs and `context`.
+                               start_options opts, std::shared_ptr<void> context,
+                               context_end at_end = nullptr);
+/// As supervisor::start_link, with shared specs, `context` and `at_end`.
 supervisor_start_op start_supervisor_link(shared_specs children, const supervisor_flags& flags,
-                                          start_options opts, std::shared_ptr<void> context);
+                                          start_options opts, std::shared_ptr<void> context,
+                                          context_end at_end = nullptr);
 
 /// The context of the supervisor the calling process is (a child's start
 /// function runs in its supervisor): what start_supervisor was given, kept
