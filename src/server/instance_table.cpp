@@ -35,7 +35,6 @@ void register_instance(const pid& supervisor, const std::shared_ptr<core_base>& 
   auto& t = instances();
   std::unique_lock lock(t.mutex);
   t.by_pid[supervisor.id()] = core;
-  core->set_table_pid(supervisor.id());
   if (core->instance_name()) t.by_name[key(core->rt().owner(), *core->instance_name())] = core;
 }
 
@@ -66,7 +65,8 @@ void forget_instance(const core_base& core) {
     auto p = w.lock();
     return !p || p.get() == &core;
   };
-  if (auto it = t.by_pid.find(core.table_pid()); it != t.by_pid.end() && owned_by(it->second)) {
+  if (auto it = t.by_pid.find(core.supervisor().id());
+      it != t.by_pid.end() && owned_by(it->second)) {
     t.by_pid.erase(it);
   }
   if (const name* n = core.instance_name()) {

@@ -133,8 +133,8 @@ std::shared_ptr<instance_core<typename Impl::state_type>> make_core(
   auto core = std::make_shared<instance_core<S>>(rt, o.name, o.state, o.listener);
   core->set_table_policy(o.keep_tables);
   core->set_settings({instance_flags(o), o.init_timeout});
-  core->set_server_type(type_id<Impl>());
-  core->set_spawner(&start_instance_linked<Impl>);
+  static const core_base::server_kind kind{type_id<Impl>(), &start_instance_linked<Impl>};
+  core->set_server_kind(&kind);
   return core;
 }
 

@@ -95,10 +95,10 @@ class server_host : public server_host_base {
 
   void handle(envelope_ptr e) override {
     const bool idle = e->type == type_id<idle_timeout>();
-    if (!idle && idle_timer_) {
-      cancel_timer(current()->rt().owner(), idle_timer_);
-      idle_timer_ = {};
-      ++idle_gen_;
+    if (!idle && rare_ && rare_->idle_timer) {
+      cancel_timer(current()->rt().owner(), rare_->idle_timer);
+      rare_->idle_timer = {};
+      ++rare_->idle_gen;
     }
     if (e->kind == envelope_kind::call || e->kind == envelope_kind::cast) {
       auto& r = static_cast<request_envelope&>(*e);
@@ -162,7 +162,7 @@ class server_host : public server_host_base {
   }
 
   void on_stop_request(exit_reason reason, from f) override {
-    stop_from_ = std::move(f);  // answered (with "exited") once this process is gone
+    rare().stop_from = std::move(f);  // answered (with "exited") once this process is gone
     stop_with(std::move(reason));
   }
 
@@ -331,7 +331,8 @@ class server_host : public server_host_base {
   void after_callback(after<C>& next) {
     if (auto t = next.timeout()) {
       process& me = *current();
-      idle_timer_ = send_after(me.self(), *t, idle_timeout{++idle_gen_});
+      rare_state& r = rare();
+      r.idle_timer = send_after(me.self(), *t, idle_timeout{++r.idle_gen});
     }
     if constexpr (!std::is_same_v<C, no_continue>) {
       if (auto c = next.take_continue()) {
@@ -345,8 +346,8 @@ class server_host : public server_host_base {
   void on_info(message m) {
     try {
       if (auto* t = m.get_if<idle_timeout>()) {
-        if (t->generation != idle_gen_) return;  // a message came first
-        idle_timer_ = {};
+        if (!rare_ || t->generation != rare_->idle_gen) return;  // a message came first
+        rare_->idle_timer = {};
         m = message::of(timeout_message{});
       }
       if (auto* x = m.get_if<exit_message>();
@@ -435,13 +436,22 @@ class server_host : public server_host_base {
     stop_with(std::move(reason));
   }
 
+  /// What most servers never use (a stop request, timeouts), allocated on first use.
+  struct rare_state {
+    from stop_from;  // answered (with "exited") once this process is gone
+    ref idle_timer;
+    std::uint64_t idle_gen = 0;  // tells a stale idle_timeout from the current one
+  };
+  rare_state& rare() {
+    if (!rare_) rare_ = std::make_unique<rare_state>();
+    return *rare_;
+  }
+
   from start_ack_;
-  from stop_from_;
+  std::unique_ptr<rare_state> rare_;
   from call_from_;  // the call being handled
   message info_;    // the message handle_info is handling
   std::coroutine_handle<> root_;
-  ref idle_timer_;
-  std::uint64_t idle_gen_ = 0;
   const std::string* handling_ = nullptr;  // payload type of the message being handled
 };
 

@@ -166,9 +166,21 @@ class core_base {
   void set_table_policy(keep_tables k) {
     table_policy_ = !k.none() ? std::make_unique<const keep_tables>(std::move(k)) : nullptr;
   }
-  /// The server type (Impl) the instance runs, as type_id<Impl>(); set before it starts.
-  [[nodiscard]] type_id_t server_type() const noexcept { return server_type_; }
-  void set_server_type(type_id_t t) noexcept { server_type_ = t; }
+  /// Starts an instance on a core made by make_successor, linked to the
+  /// calling process (a DynamicSupervisor). A plain function: the core's settings say the rest.
+  using spawner = task<start_outcome> (*)(std::shared_ptr<core_base>);
+  /// The server type (Impl) an instance runs: one static object per type.
+  struct server_kind {
+    type_id_t type;  // type_id<Impl>()
+    spawner spawn;   // start_instance_linked<Impl>
+  };
+  /// Set by the start functions, which know the server type, before the instance starts.
+  void set_server_kind(const server_kind* k) noexcept { kind_ = k; }
+  [[nodiscard]] const server_kind* server_kind_of() const noexcept { return kind_; }
+  /// The server type the instance runs, as type_id<Impl>() (null if not set).
+  [[nodiscard]] type_id_t server_type() const noexcept { return kind_ ? kind_->type : nullptr; }
+  /// How to start an instance of its server type on another core (null if not set).
+  [[nodiscard]] spawner get_spawner() const noexcept { return kind_ ? kind_->spawn : nullptr; }
   /// The instance's supervisor flags and init timeout; set before the instance starts.
   [[nodiscard]] const instance_settings& settings() const noexcept { return settings_; }
   void set_settings(const instance_settings& s) { settings_ = s; }
@@ -205,12 +217,6 @@ class core_base {
   [[nodiscard]] virtual std::shared_ptr<core_base> make_successor() const = 0;
   /// Copies the committed state and the saved dictionary into `next` (same type).
   virtual void hand_over_state(core_base& next) const = 0;
-  /// Starts an instance on a core made by make_successor, linked to the
-  /// calling process (a DynamicSupervisor); set by the start functions, which
-  /// know the server type. A plain function: the core's settings say the rest.
-  using spawner = task<start_outcome> (*)(std::shared_ptr<core_base>);
-  void set_spawner(spawner s) noexcept { spawner_ = s; }
-  [[nodiscard]] spawner get_spawner() const noexcept { return spawner_; }
 
   /// The instance is gone: refuse messages from now on, delete the tables
   /// kept for a worker that will never come.
@@ -239,16 +245,6 @@ class core_base {
   /// instance still belong here. Lock-free, for the send paths.
   [[nodiscard]] bool current() const noexcept {
     return !superseded_.load(std::memory_order_acquire);
-  }
-
-  // The instance table's key for this core: its supervisor's pid id (set when it is registered).
-  void set_table_pid(std::uint64_t pid_id) {
-    std::lock_guard lock(mutex_);
-    table_pid_ = pid_id;
-  }
-  [[nodiscard]] std::uint64_t table_pid() const {
-    std::lock_guard lock(mutex_);
-    return table_pid_;
   }
 
  private:
@@ -299,11 +295,9 @@ class core_base {
   pid supervisor_;                          // guarded by mutex_
   std::unique_ptr<dictionary> dictionary_;  // guarded by mutex_; none until a non-empty one
   std::unique_ptr<extra> extra_;            // guarded by mutex_
-  std::uint64_t table_pid_ = 0;             // guarded by mutex_
   std::unique_ptr<const keep_tables> table_policy_;  // null: keeps none; set before the start
   instance_settings settings_;                       // likewise
-  type_id_t server_type_ = nullptr;                  // likewise
-  spawner spawner_ = nullptr;                        // likewise
+  const server_kind* kind_ = nullptr;                // likewise
 };
 
 /// The core `c` stands for after the transfers it went through (`c` itself if none), or null
@@ -349,10 +343,9 @@ class instance_core final : public core_base {
     const name* n = instance_name();
     auto next = std::make_shared<instance_core<State>>(
         rt(), n ? std::optional<name>(*n) : std::nullopt, committed(), hooks());
-    next->set_spawner(get_spawner());
+    next->set_server_kind(server_kind_of());
     next->set_table_policy(table_policy());
     next->set_settings(settings());
-    next->set_server_type(server_type());
     return next;
   }
   void hand_over_state(core_base& next) const override {
