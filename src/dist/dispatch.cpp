@@ -373,7 +373,7 @@ void node_core::remote_signal(connection& c, const control& ctl) {
       (void)run_in(stand_in, [tag, reason] {
         auto& me = *current();
         auto& watchers = me.rel().watchers;
-        auto it = watchers.find(tag);
+        auto* it = watchers.find(tag);
         if (it == watchers.end()) return;
         pid watcher = std::move(it->second);
         watchers.erase(it);

@@ -128,7 +128,7 @@ bool proxy::intercept_signal(peeper::detail::envelope& e) {
     case envelope_kind::demonitor: {
       auto& s = static_cast<peeper::detail::monitor_signal&>(e);
       auto& watchers = me.rel().watchers;
-      auto it = watchers.find(s.tag);
+      auto* it = watchers.find(s.tag);
       if (it != watchers.end()) {
         put_monitor(frame, control_op::demonitor, n->local_erl(it->second), remote_,
                     n->make_ref_term(s.tag));

@@ -52,7 +52,7 @@ ref monitor(const pid& p) {
 bool demonitor(ref monitor, bool flush) {
   process& me = current_or_throw("demonitor");
   auto& mon = me.rel().monitoring;
-  auto it = mon.find(monitor.id());
+  auto* it = mon.find(monitor.id());
   bool active = it != mon.end();
   if (active) {
     pid target = std::move(it->second);

@@ -92,10 +92,7 @@ class receive_awaiter {
       : filter_(filter), timeout_(timeout) {}
   // Moved only before it suspends (the wait state stays behind).
   receive_awaiter(receive_awaiter&& o) noexcept
-      : filter_(o.filter_),
-        timeout_(o.timeout_),
-        got_(std::move(o.got_)),
-        timer_(std::move(o.timer_)) {}
+      : filter_(o.filter_), timeout_(o.timeout_), got_(std::move(o.got_)), timer_(o.timer_) {}
   receive_awaiter& operator=(receive_awaiter&&) = delete;
   ~receive_awaiter();
   bool await_ready();

@@ -43,7 +43,7 @@ class reply_awaiter {
       : tag_(tag), timeout_(timeout) {}
   // Moved only before it suspends (its owner's awaiter is moved into place).
   reply_awaiter(reply_awaiter&& o) noexcept
-      : tag_(o.tag_), timeout_(o.timeout_), timer_(std::move(o.timer_)) {}
+      : tag_(o.tag_), timeout_(o.timeout_), timer_(o.timer_) {}
   reply_awaiter& operator=(reply_awaiter&&) = delete;
   // A coroutine destroyed while suspended here leaves its process no dangling wait.
   ~reply_awaiter() {
