@@ -138,8 +138,6 @@ class process {
   /// False until dict() made one.
   [[nodiscard]] bool has_dict() const noexcept { return dict_ != nullptr; }
   [[nodiscard]] behaviour* behaviour_ptr() const noexcept { return behaviour_.get(); }
-  /// The wait of the coroutine suspended now, or null.
-  [[nodiscard]] wait_state* waiting() const noexcept { return wait_; }
   /// A coroutine of the process suspends on `w` (owned by its awaiter).
   void begin_wait(wait_state& w) noexcept { wait_ = &w; }
   /// Its wait is over (its awaiter resumed, or is destroyed).
