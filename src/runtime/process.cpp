@@ -1,6 +1,8 @@
 // The process control block: mailbox, signals, time slices and exit.
 #include "peeper/runtime/detail/process.hpp"
 
+#include <thread>
+
 #include <spdlog/spdlog.h>
 
 #include "name_table.hpp"
@@ -71,6 +73,41 @@ relations& process::rel() { return rel_; }
 dictionary& process::dict() {
   if (!dict_) dict_ = std::make_unique<dictionary>();
   return *dict_;
+}
+
+void process::share() noexcept {
+  std::uint8_t none = 0;
+  sharing_.compare_exchange_strong(none, 1, std::memory_order_release, std::memory_order_relaxed);
+}
+
+std::shared_ptr<void> process::shared(const void* key) {
+  std::uint8_t s = 1;
+  while (
+      !sharing_.compare_exchange_weak(s, 2, std::memory_order_acquire, std::memory_order_relaxed)) {
+    if (s == 0) return nullptr;
+    s = 1;
+    std::this_thread::yield();
+  }
+  std::shared_ptr<void> out;
+  try {
+    out = behaviour_->shared(key);
+  } catch (...) {
+    sharing_.store(1, std::memory_order_release);
+    throw;
+  }
+  sharing_.store(1, std::memory_order_release);
+  return out;
+}
+
+// Before the behaviour goes: no reader may be inside behaviour_->shared() then.
+void process::unshare() noexcept {
+  std::uint8_t s = 1;
+  while (
+      !sharing_.compare_exchange_weak(s, 0, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+    if (s == 0) return;
+    s = 1;
+    std::this_thread::yield();
+  }
 }
 
 void process::add_link_local(const pid& other) { rel().links.insert(other); }
@@ -372,6 +409,7 @@ void process::finish_exit() {
   }
   wait_ = nullptr;  // the awaiter goes with the behaviour
   // User state goes last: its destructors may answer held calls (with our reason).
+  unshare();
   behaviour_.reset();
   rel_ = relations();  // the pids it held keep other processes' blocks alive
   dict_.reset();

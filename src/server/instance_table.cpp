@@ -11,10 +11,10 @@ namespace peeper::detail {
 
 namespace {
 
+// By name only: by pid, the supervisor shares its context (the core).
 struct table {
   std::shared_mutex mutex;
-  std::unordered_map<std::uint64_t, std::weak_ptr<core_base>> by_pid;  // guarded by mutex
-  std::unordered_map<std::string, std::weak_ptr<core_base>> by_name;   // guarded by mutex
+  std::unordered_map<std::string, std::weak_ptr<core_base>> by_name;  // guarded by mutex
 };
 
 table& instances() {
@@ -31,18 +31,25 @@ std::string key(runtime& rt, const name& n) {
 
 }  // namespace
 
-void register_instance(const pid& supervisor, const std::shared_ptr<core_base>& core) {
-  auto& t = instances();
-  std::unique_lock lock(t.mutex);
-  t.by_pid[supervisor.id()] = core;
-  if (core->instance_name()) t.by_name[key(core->rt().owner(), *core->instance_name())] = core;
+void end_instance(void* core) noexcept {
+  auto* c = static_cast<core_base*>(core);
+  c->close();
+  forget_instance(*c);
+}
+
+const context_kind instance_kind{&end_instance};
+
+void register_instance(const std::shared_ptr<core_base>& core) {
+  share_supervisor_context();
+  if (const name* n = core->instance_name()) {
+    auto& t = instances();
+    std::unique_lock lock(t.mutex);
+    t.by_name[key(core->rt().owner(), *n)] = core;
+  }
 }
 
 std::shared_ptr<core_base> find_instance(const pid& supervisor) {
-  auto& t = instances();
-  std::shared_lock lock(t.mutex);
-  auto it = t.by_pid.find(supervisor.id());
-  return it == t.by_pid.end() ? nullptr : it->second.lock();
+  return std::static_pointer_cast<core_base>(shared_context(supervisor, instance_kind));
 }
 
 void bind_instance_name(runtime& rt, const name& n, const std::shared_ptr<core_base>& core) {
@@ -59,20 +66,14 @@ std::shared_ptr<core_base> find_instance(runtime& rt, const name& n) {
 }
 
 void forget_instance(const core_base& core) {
+  const name* n = core.instance_name();
+  if (n == nullptr) return;
   auto& t = instances();
   std::unique_lock lock(t.mutex);
-  auto owned_by = [&core](const std::weak_ptr<core_base>& w) {
-    auto p = w.lock();
-    return !p || p.get() == &core;
-  };
-  if (auto it = t.by_pid.find(core.supervisor().id());
-      it != t.by_pid.end() && owned_by(it->second)) {
-    t.by_pid.erase(it);
-  }
-  if (const name* n = core.instance_name()) {
-    auto it = t.by_name.find(key(core.rt().owner(), *n));
-    if (it != t.by_name.end() && owned_by(it->second)) t.by_name.erase(it);
-  }
+  auto it = t.by_name.find(key(core.rt().owner(), *n));
+  if (it == t.by_name.end()) return;
+  auto p = it->second.lock();
+  if (!p || p.get() == &core) t.by_name.erase(it);
 }
 
 }  // namespace peeper::detail

@@ -26,7 +26,7 @@ class host_base::run_end final : public completion<void> {
 
 host_base::host_base(std::optional<name> n, pid parent, from ack, int max_restarts,
                      std::chrono::milliseconds period, peeper::auto_shutdown as,
-                     std::shared_ptr<void> context, context_end at_end)
+                     std::shared_ptr<void> context, const context_kind* kind)
     : auto_shutdown_(as),
       name_(box_name(std::move(n))),
       parent_(std::move(parent)),
@@ -34,11 +34,15 @@ host_base::host_base(std::optional<name> n, pid parent, from ack, int max_restar
       max_restarts_(max_restarts),
       period_(period),
       context_(std::move(context)),
-      at_end_(at_end) {}
+      kind_(kind) {}
 
 host_base::~host_base() {
   if (root_) root_.destroy();
-  if (at_end_ != nullptr) at_end_(context_.get());
+  if (kind_ != nullptr && kind_->at_end != nullptr) kind_->at_end(context_.get());
+}
+
+std::shared_ptr<void> host_base::shared(const void* key) const {
+  return kind_ != nullptr && key == kind_ ? context_ : nullptr;
 }
 
 void host_base::run(task<void> t) {
@@ -139,6 +143,16 @@ const std::shared_ptr<void>& supervisor_context() {
   if (host == nullptr)
     throw std::logic_error("supervisor_context: the calling process is not a supervisor");
   return static_cast<sup::host_base*>(host)->context();
+}
+
+void share_supervisor_context() {
+  (void)supervisor_context();  // throws outside a supervisor
+  current()->share();
+}
+
+std::shared_ptr<void> shared_context(const pid& supervisor, const context_kind& kind) {
+  process* p = supervisor.control_block();
+  return p == nullptr ? nullptr : p->shared(&kind);
 }
 
 }  // namespace peeper::detail

@@ -72,7 +72,7 @@ class host_base : public server_host_base {
  public:
   host_base(std::optional<name> n, pid parent, from ack, int max_restarts,
             std::chrono::milliseconds period, peeper::auto_shutdown as,
-            std::shared_ptr<void> context = nullptr, context_end at_end = nullptr);
+            std::shared_ptr<void> context = nullptr, const context_kind* kind = nullptr);
   ~host_base() override;
   host_base(const host_base&) = delete;
   host_base& operator=(const host_base&) = delete;
@@ -83,6 +83,8 @@ class host_base : public server_host_base {
   void on_stop() final;
   void* target(type_id_t t) noexcept final;
   [[nodiscard]] const std::shared_ptr<void>& context() const noexcept { return context_; }
+  /// The context, if `key` is its kind (from any thread: both are set once).
+  [[nodiscard]] std::shared_ptr<void> shared(const void* key) const final;
   // server_host_base: gen_server's stop and code_change work on supervisors too.
   void on_stop_request(exit_reason reason, from f) final;
   void on_code_change(std::any extra, from f) final;
@@ -167,10 +169,10 @@ class host_base : public server_host_base {
   std::unique_ptr<std::deque<std::chrono::steady_clock::time_point>> restarts_;
   std::coroutine_handle<> root_;
   // What the children's start functions read (see supervisor_context), and
-  // what runs with it as this host is destroyed, before the members above go
-  // (a stop request is answered after it).
+  // its kind, whose at_end runs as this host is destroyed, before the members
+  // above go (a stop request is answered after it).
   std::shared_ptr<void> context_;
-  context_end at_end_;
+  const context_kind* kind_;
 };
 
 // ---- validation (validate.cpp) ----
@@ -186,7 +188,7 @@ void check_shared_specs(const shared_specs& children, const supervisor_flags& fl
 std::unique_ptr<behaviour> make_static_host(shared_specs children, const supervisor_flags& flags,
                                             std::optional<name> n, pid parent, from ack,
                                             std::shared_ptr<void> context = nullptr,
-                                            context_end at_end = nullptr);
+                                            const context_kind* kind = nullptr);
 std::unique_ptr<behaviour> make_dynamic_host(dynamic_supervisor::options opts,
                                              std::optional<name> n, pid parent, from ack);
 

@@ -31,9 +31,9 @@ shutdown_t shutdown_of(const child_spec& s) {
 class static_host final : public host_base {
  public:
   static_host(shared_specs specs, const supervisor_flags& flags, std::optional<name> n, pid parent,
-              from ack, std::shared_ptr<void> context, context_end at_end)
+              from ack, std::shared_ptr<void> context, const context_kind* kind)
       : host_base(std::move(n), std::move(parent), std::move(ack), flags.max_restarts,
-                  flags.max_seconds, flags.auto_shutdown, std::move(context), at_end),
+                  flags.max_seconds, flags.auto_shutdown, std::move(context), kind),
         strategy_(flags.strategy) {
     children_.reserve(specs.size());
     for (auto& s : specs) children_.push_back(static_child{std::move(s), pid(), false});
@@ -320,9 +320,10 @@ class static_host final : public host_base {
 
 std::unique_ptr<behaviour> make_static_host(shared_specs children, const supervisor_flags& flags,
                                             std::optional<name> n, pid parent, from ack,
-                                            std::shared_ptr<void> context, context_end at_end) {
+                                            std::shared_ptr<void> context,
+                                            const context_kind* kind) {
   return std::make_unique<static_host>(std::move(children), flags, std::move(n), std::move(parent),
-                                       std::move(ack), std::move(context), at_end);
+                                       std::move(ack), std::move(context), kind);
 }
 
 }  // namespace peeper::detail::sup

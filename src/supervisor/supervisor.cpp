@@ -113,14 +113,14 @@ namespace peeper::detail {
 
 start_outcome start_supervisor(runtime& rt, shared_specs children, const supervisor_flags& flags,
                                start_options opts, std::shared_ptr<void> context,
-                               context_end at_end) {
+                               const context_kind* kind) {
   sup::check_shared_specs(children, flags);
   try {
     return blocking_start(
         rt,
         [&](from ack) {
           return sup::make_static_host(std::move(children), flags, opts.name, pid(), std::move(ack),
-                                       std::move(context), at_end);
+                                       std::move(context), kind);
         },
         opts);
   } catch (const call_error& e) {
@@ -130,13 +130,13 @@ start_outcome start_supervisor(runtime& rt, shared_specs children, const supervi
 
 supervisor_start_op start_supervisor_link(shared_specs children, const supervisor_flags& flags,
                                           start_options opts, std::shared_ptr<void> context,
-                                          context_end at_end) {
+                                          const context_kind* kind) {
   sup::check_shared_specs(children, flags);
   return {[children = std::move(children), flags, n = std::move(opts.name),
-           context = std::move(context), at_end](pid parent, from ack) mutable {
+           context = std::move(context), kind](pid parent, from ack) mutable {
             return sup::make_static_host(std::move(children), flags, std::move(n),
                                          std::move(parent), std::move(ack), std::move(context),
-                                         at_end);
+                                         kind);
           },
           opts.init_timeout};
 }

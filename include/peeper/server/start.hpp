@@ -44,15 +44,6 @@ class instance_result : public start_outcome {
 
 namespace detail {
 
-/// The instance is gone: closes its core (the context of its supervisor,
-/// run once that supervisor has let go of its children; again, harmlessly,
-/// after a failed start).
-inline void end_instance(void* core) noexcept {
-  auto* c = static_cast<core_base*>(core);
-  c->close();
-  forget_instance(*c);
-}
-
 /// What an instance's supervisor holds: its core.
 inline std::shared_ptr<void> instance_context(std::shared_ptr<core_base> core) { return core; }
 
@@ -60,7 +51,7 @@ template <class State>
 task<start_outcome> start_keeper(std::shared_ptr<instance_core<State>> core) {
   pid sup = current_or_throw("start_keeper").self();  // runs in the instance's supervisor
   core->set_supervisor(sup);
-  register_instance(sup, core);
+  register_instance(core);
   // A named awaitable, not a temporary: GCC 12 mishandles temporaries in co_await.
   start_op<keeper_impl<State>> op(
       [core](const start_options& /*o*/, pid parent, from ack) -> std::unique_ptr<behaviour> {
@@ -151,7 +142,7 @@ task<start_outcome> start_instance_linked(std::shared_ptr<core_base> core) {
   const supervisor_flags flags = core->settings().flags;
   start_options o = instance_start_options(*core);
   auto op = start_supervisor_link(instance_specs<Impl>(), flags, std::move(o),
-                                  instance_context(core), &end_instance);
+                                  instance_context(core), &instance_kind);
   start_outcome outcome = co_await op;
   if (!outcome.ok()) end_instance(core.get());  // also when no supervisor was made
   co_return outcome;
@@ -167,9 +158,10 @@ task<start_outcome> start_instance_linked(std::shared_ptr<core_base> core) {
 template <class Impl>
 instance_result<Impl> start(runtime& rt, server_options<typename Impl::state_type> opts) {
   auto core = detail::make_core<Impl>(rt.core(), opts);
-  start_outcome o = detail::start_supervisor(
-      rt, detail::instance_specs<Impl>(), detail::instance_flags(opts),
-      detail::instance_start_options(*core), detail::instance_context(core), &detail::end_instance);
+  start_outcome o =
+      detail::start_supervisor(rt, detail::instance_specs<Impl>(), detail::instance_flags(opts),
+                               detail::instance_start_options(*core),
+                               detail::instance_context(core), &detail::instance_kind);
   if (!o.ok()) detail::end_instance(core.get());  // also when no supervisor was made
   return {std::move(o), core};
 }

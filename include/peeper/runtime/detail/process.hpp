@@ -58,6 +58,10 @@ class behaviour {
   /// none. The distribution layer's stand-ins for remote processes forward
   /// signals to their node through this.
   virtual bool intercept_signal(envelope& /*signal*/) { return false; }
+  /// The object this behaviour shares under `key` (see process::share), or
+  /// null. Called from any thread while the process shares: reads only
+  /// members that do not change.
+  [[nodiscard]] virtual std::shared_ptr<void> shared(const void* /*key*/) const { return nullptr; }
 };
 
 /// A suspended coroutine of the process and what it waits for. The awaiter
@@ -156,6 +160,12 @@ class process {
   /// Removes the queued down_message of monitor `tag`, if any.
   void drop_down(std::uint64_t tag);
   void add_link_local(const pid& other);
+  /// From now until the process ends, other threads may ask its behaviour
+  /// for a shared object (shared()). Own thread only; idempotent.
+  void share() noexcept;
+  /// Any thread: what the behaviour shares under `key` (behaviour::shared),
+  /// or null if the process does not share or has ended.
+  [[nodiscard]] std::shared_ptr<void> shared(const void* key);
   void mark_root() noexcept { root_ = true; }
   void mark_named() noexcept { named_.store(true, std::memory_order_release); }
   [[nodiscard]] bool is_root() const noexcept { return root_; }
@@ -171,6 +181,7 @@ class process {
   void enqueue_private(envelope_ptr e) noexcept;
   envelope_ptr pop_private() noexcept;
   void finish_exit();
+  void unshare() noexcept;
   [[nodiscard]] bool has_work() const noexcept;
   [[nodiscard]] bool has_queued(type_id_t filter) const noexcept;
 
@@ -186,6 +197,9 @@ class process {
   bool exiting_ = false;
   bool trap_exit_ = false;
   bool root_ = false;
+  // 0: shares nothing; 1: shares; 2: a thread is reading behaviour_->shared().
+  // A one-byte lock: held for a shared_ptr copy, and it fits the padding.
+  std::atomic<std::uint8_t> sharing_{0};
   std::atomic<std::uint32_t> refs_{1};
   int budget_ = 0;                         // messages left in the current time slice
   const std::string* handling_ = nullptr;  // payload type of the message being handled

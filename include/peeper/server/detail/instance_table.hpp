@@ -1,5 +1,6 @@
 // Where callers find an instance's core without asking its supervisor: by
-// the supervisor's pid, and by the instance's name (which a transfer
+// the supervisor's pid (the supervisor shares its context, the core, with
+// other threads until it ends), and by the instance's name (which a transfer
 // switches from the old core to the new one at once, so that a name never
 // resolves to nothing while an instance moves).
 #pragma once
@@ -9,13 +10,25 @@
 #include "peeper/runtime/names.hpp"
 #include "peeper/runtime/pid.hpp"
 #include "peeper/runtime/runtime.hpp"
+#include "peeper/supervisor/detail/shared_specs.hpp"
 
 namespace peeper::detail {
 
 class core_base;
 
-void register_instance(const pid& supervisor, const std::shared_ptr<core_base>& core);
-/// The core of the instance whose supervisor is `supervisor`, or null.
+/// The instance is gone: closes its core (run by its supervisor once it has
+/// let go of its children; again, harmlessly, after a failed start) and
+/// forgets its name.
+void end_instance(void* core) noexcept;
+/// The kind of an instance supervisor's context: its core.
+extern const context_kind instance_kind;
+
+/// Makes the calling process (the instance's supervisor, whose context is
+/// `core`) find `core` by its pid, and the instance's name (if any) find it
+/// too. Throws not_in_process / std::logic_error outside a supervisor.
+void register_instance(const std::shared_ptr<core_base>& core);
+/// The core of the instance whose supervisor is `supervisor` (while that
+/// supervisor lives), or null.
 std::shared_ptr<core_base> find_instance(const pid& supervisor);
 /// Points `n` at `core` (replacing what it pointed at).
 void bind_instance_name(runtime& rt, const name& n, const std::shared_ptr<core_base>& core);
