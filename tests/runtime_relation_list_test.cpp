@@ -2,11 +2,15 @@
 // reference: random inserts and erases across the size where the hash index
 // is built (removal moves the last entry into the hole, which the index must
 // follow), lookups by key, and iteration over exactly the live entries.
+// Entry types one word wide (pids) keep a lone entry in the list's own word:
+// the same checks run across that boundary.
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -89,6 +93,87 @@ TEST(runtime_relation_list, owning_entries_are_released_once) {
     EXPECT_EQ(moved.size(), 5U);
   }
   EXPECT_EQ(probe.use_count(), 1);
+}
+
+// A one-word entry type that counts its live objects, standing for pid.
+struct counted {
+  static inline int live = 0;
+  counted() { ++live; }
+  counted(const counted&) = delete;
+  counted& operator=(const counted&) = delete;
+  ~counted() { --live; }
+};
+using word_entry = std::unique_ptr<counted>;
+struct address_key {
+  const counted* operator()(const word_entry& p) const noexcept { return p.get(); }
+};
+
+}  // namespace
+
+template <>
+inline constexpr bool peeper::detail::single_word_entry<word_entry> = true;
+
+namespace {
+
+using word_list = peeper::detail::relation_list<word_entry, const counted*, address_key>;
+
+TEST(runtime_relation_list, a_lone_word_entry_lives_in_the_list_and_moves_to_a_block) {
+  std::mt19937 rng(5);
+  {
+    word_list l;
+    std::set<const counted*> ref;
+    for (int i = 0; i < 5000; ++i) {
+      if (ref.empty() || rng() % 2 == 0) {  // sizes stay mostly between 0 and 3
+        auto p = std::make_unique<counted>();
+        ref.insert(p.get());
+        EXPECT_TRUE(l.insert(std::move(p)));
+      } else {
+        auto victim = *std::next(ref.begin(), static_cast<long>(rng() % ref.size()));
+        ref.erase(victim);
+        if (rng() % 2 == 0) {
+          EXPECT_EQ(l.erase(victim), 1U);
+        } else {
+          l.erase(l.find(victim));
+        }
+      }
+      if (ref.size() > 3) {  // back to empty now and then: the word holds one again
+        while (!l.empty()) l.erase(l.begin());
+        ref.clear();
+      }
+      ASSERT_EQ(l.size(), ref.size());
+      ASSERT_EQ(counted::live, static_cast<int>(ref.size()));
+      std::set<const counted*> seen;
+      for (const auto& p : l) seen.insert(p.get());
+      ASSERT_EQ(seen, ref);
+    }
+    word_list moved = std::move(l);
+    EXPECT_TRUE(l.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty
+    EXPECT_EQ(moved.size(), ref.size());
+    word_list one;
+    EXPECT_TRUE(one.insert(std::make_unique<counted>()));
+    const counted* lone = one.begin()->get();
+    word_list other = std::move(one);
+    EXPECT_TRUE(one.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty
+    ASSERT_EQ(other.size(), 1U);
+    EXPECT_TRUE(other.contains(lone));
+  }
+  EXPECT_EQ(counted::live, 0);
+}
+
+// An empty entry (all bits zero) cannot live in the word: it goes in a block.
+TEST(runtime_relation_list, an_empty_word_entry_is_kept_in_a_block) {
+  word_list l;
+  EXPECT_TRUE(l.insert(nullptr));
+  EXPECT_EQ(l.size(), 1U);
+  EXPECT_TRUE(l.contains(nullptr));
+  EXPECT_FALSE(l.insert(nullptr));
+  EXPECT_TRUE(l.insert(std::make_unique<counted>()));
+  EXPECT_EQ(l.size(), 2U);
+  EXPECT_EQ(l.erase(static_cast<const counted*>(nullptr)), 1U);
+  EXPECT_EQ(l.size(), 1U);
+  l.clear();
+  EXPECT_TRUE(l.empty());
+  EXPECT_EQ(counted::live, 0);
 }
 
 }  // namespace

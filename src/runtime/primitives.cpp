@@ -123,7 +123,7 @@ message receive_awaiter::await_resume() {
     got_ = std::move(wait_.result);
     if (timer_ && got_) cancel_timer(me.rt().owner(), timer_);
   }
-  if (got_) current()->set_handling(&got_->payload_type_name());
+  if (got_) current()->behaviour_ptr()->note_handling(&got_->payload_type_name());
   return message(std::move(got_));
 }
 

@@ -71,8 +71,9 @@ process::~process() {
 relations& process::rel() { return rel_; }
 
 dictionary& process::dict() {
-  if (!dict_) dict_ = std::make_unique<dictionary>();
-  return *dict_;
+  auto& d = extras().dict;
+  if (!d) d = std::make_unique<dictionary>();
+  return *d;
 }
 
 void process::share() noexcept {
@@ -265,18 +266,22 @@ void process::on_signal(envelope_ptr e) {
   }
 }
 
-void process::crashed(exit_reason r) {
+void process::crashed(exit_reason r, const std::string* handling) {
   exit_self(std::move(r));
+  if (handling == nullptr) handling = behaviour_->handling();
   logger().error("process {} crashed{}: {}", describe(self()),
-                 handling_ != nullptr ? " while handling a " + *handling_ : "",
-                 reason().to_string());
+                 handling != nullptr ? " while handling a " + *handling : "", reason().to_string());
 }
 
 void process::exit_self(exit_reason r) {
   if (exiting_) return;
   exiting_ = true;
-  reason_ = std::make_unique<const exit_reason>(
-      r.what() == exit_reason::kind::kill ? exit_reason::killed() : std::move(r));
+  extras().reason = r.what() == exit_reason::kind::kill ? exit_reason::killed() : std::move(r);
+}
+
+process_extras& process::extras() {
+  if (!extras_) extras_ = std::make_unique<process_extras>();
+  return *extras_;
 }
 
 bool process::has_queued(type_id_t filter) const noexcept {
@@ -296,6 +301,7 @@ bool process::has_work() const noexcept {
 void process::run(int budget) {
   budget_ = budget;
   process* const outer = std::exchange(tl_current, this);
+  const std::string* handling = nullptr;  // payload type of the message being handled
   try {
     drain_inbox();
     if (!started_ && !exiting_) {
@@ -326,12 +332,12 @@ void process::run(int budget) {
         continue;
       }
       --budget_;
-      handling_ = &e->payload_type_name();
+      handling = &e->payload_type_name();
       behaviour_->handle(std::move(e));
-      handling_ = nullptr;
+      handling = nullptr;
     }
   } catch (...) {
-    crashed(exit_reason::from_current_exception());
+    crashed(exit_reason::from_current_exception(), handling);
   }
   if (exiting_) {
     finish_exit();
@@ -385,9 +391,9 @@ void process::finish_exit() {
     }
   }
   // Hooks may add hooks (a table handed to its heir): run until none is left.
-  while (rel_.exit_hooks && !rel_.exit_hooks->empty()) {
-    auto hooks = std::move(*rel_.exit_hooks);
-    rel_.exit_hooks->clear();
+  while (!extras_->exit_hooks.empty()) {  // extras_ exists: exit_self made it
+    auto hooks = std::move(extras_->exit_hooks);
+    extras_->exit_hooks.clear();
     for (auto& [id, hook] : hooks) {
       try {
         hook(reason());
@@ -412,7 +418,7 @@ void process::finish_exit() {
   unshare();
   behaviour_.reset();
   rel_ = relations();  // the pids it held keep other processes' blocks alive
-  dict_.reset();
+  extras_->dict.reset();
   rt_->on_exited(this);
 }
 
@@ -425,16 +431,13 @@ std::string describe(const pid& p) {
 std::uint64_t add_exit_hook(std::function<void(const exit_reason&)> hook) {
   process& me = current_or_throw("add_exit_hook");
   std::uint64_t id = ref::make().id();
-  auto& hooks = me.rel().exit_hooks;
-  if (!hooks) hooks = std::make_unique<relations::hook_list>();
-  hooks->emplace_back(id, std::move(hook));
+  me.exit_hooks().emplace_back(id, std::move(hook));
   return id;
 }
 
 bool remove_exit_hook(std::uint64_t id) {
   process& me = current_or_throw("remove_exit_hook");
-  auto& hooks = me.rel().exit_hooks;
-  return hooks && std::erase_if(*hooks, [id](const auto& h) { return h.first == id; }) > 0;
+  return std::erase_if(me.exit_hooks(), [id](const auto& h) { return h.first == id; }) > 0;
 }
 
 bool run_in(const pid& p, std::function<void()> fn) {

@@ -29,7 +29,7 @@ class dynamic_host final : public host_base {
  public:
   dynamic_host(dynamic_supervisor::options opts, std::optional<name> n, pid parent, from ack)
       : host_base(std::move(n), std::move(parent), std::move(ack), opts.max_restarts,
-                  opts.max_seconds, opts.auto_shutdown),
+                  opts.max_seconds, opts.auto_shutdown, peeper::strategy::one_for_one),
         max_children_(opts.max_children),
         extra_(std::move(opts.extra_arguments)) {}
 

@@ -26,12 +26,13 @@ class host_base::run_end final : public completion<void> {
 
 host_base::host_base(std::optional<name> n, pid parent, from ack, int max_restarts,
                      std::chrono::milliseconds period, peeper::auto_shutdown as,
-                     std::shared_ptr<void> context, const context_kind* kind)
+                     peeper::strategy st, std::shared_ptr<void> context, const context_kind* kind)
     : auto_shutdown_(as),
+      strategy_(st),
+      max_restarts_(max_restarts),
       name_(box_name(std::move(n))),
       parent_(std::move(parent)),
       ack_(std::move(ack)),
-      max_restarts_(max_restarts),
       period_(period),
       context_(std::move(context)),
       kind_(kind) {}
@@ -164,7 +165,8 @@ void* host_base::target(type_id_t t) noexcept {
 }
 
 void host_base::on_stop_request(exit_reason reason, from f) {
-  stop_from_ = std::move(f);
+  if (!rare_) rare_ = std::make_unique<rare_state>();
+  rare_->stop_from = std::move(f);
   run(shutdown_self(std::move(reason)));
 }
 
@@ -224,8 +226,10 @@ task<void> host_base::delete_child(std::string /*id*/, from f) {
 bool host_base::add_restart() {
   auto now = current()->rt().now();
   // OTP keeps the restarts at or after now - period.
-  if (!restarts_) restarts_ = std::make_unique<std::deque<std::chrono::steady_clock::time_point>>();
-  auto& times = *restarts_;
+  if (!rare_) rare_ = std::make_unique<rare_state>();
+  auto& restarts = rare_->restarts;
+  if (!restarts) restarts = std::make_unique<std::deque<std::chrono::steady_clock::time_point>>();
+  auto& times = *restarts;
   while (!times.empty() && times.front() < now - period_) times.pop_front();
   times.push_back(now);
   return static_cast<long long>(times.size()) <= static_cast<long long>(max_restarts_);

@@ -71,7 +71,7 @@ struct host_tag {};
 class host_base : public server_host_base {
  public:
   host_base(std::optional<name> n, pid parent, from ack, int max_restarts,
-            std::chrono::milliseconds period, peeper::auto_shutdown as,
+            std::chrono::milliseconds period, peeper::auto_shutdown as, peeper::strategy st,
             std::shared_ptr<void> context = nullptr, const context_kind* kind = nullptr);
   ~host_base() override;
   host_base(const host_base&) = delete;
@@ -147,9 +147,13 @@ class host_base : public server_host_base {
   /// Why a child's start failed, as an exit reason.
   static exit_reason failure_reason(const start_outcome& out);
 
+  // With the two below, one word: a Peeper instance's supervisor fits a 128-byte chunk.
   peeper::auto_shutdown auto_shutdown_;
+  peeper::strategy strategy_;  // a DynamicSupervisor's is one_for_one
 
  private:
+  int max_restarts_;
+
   class run_end;
   void run(task<void> t);
   void crashed(std::exception_ptr e);
@@ -161,12 +165,14 @@ class host_base : public server_host_base {
   std::unique_ptr<name> name_;  // registered at start, then released
   pid parent_;
   from ack_;
-  from stop_from_;  // a stop request: answered (exited) when this process is gone
-  int max_restarts_;
   std::chrono::milliseconds period_;
-  // The restarts within the period; allocated at the first restart (an empty
-  // std::deque already holds about 600 bytes, and most supervisors never restart).
-  std::unique_ptr<std::deque<std::chrono::steady_clock::time_point>> restarts_;
+  // What most supervisors never need, allocated on first use.
+  struct rare_state {
+    // The restarts within the period (an empty std::deque already holds about 600 bytes).
+    std::unique_ptr<std::deque<std::chrono::steady_clock::time_point>> restarts;
+    from stop_from;  // a stop request: answered (exited) when this process is gone
+  };
+  std::unique_ptr<rare_state> rare_;
   std::coroutine_handle<> root_;
   // What the children's start functions read (see supervisor_context), and
   // its kind, whose at_end runs as this host is destroyed, before the members

@@ -33,8 +33,8 @@ class static_host final : public host_base {
   static_host(shared_specs specs, const supervisor_flags& flags, std::optional<name> n, pid parent,
               from ack, std::shared_ptr<void> context, const context_kind* kind)
       : host_base(std::move(n), std::move(parent), std::move(ack), flags.max_restarts,
-                  flags.max_seconds, flags.auto_shutdown, std::move(context), kind),
-        strategy_(flags.strategy) {
+                  flags.max_seconds, flags.auto_shutdown, flags.strategy, std::move(context),
+                  kind) {
     children_.reserve(specs.size());
     for (auto& s : specs) children_.push_back(static_child{std::move(s), pid(), false});
   }
@@ -312,7 +312,6 @@ class static_host final : public host_base {
     co_return;
   }
 
-  peeper::strategy strategy_;
   std::vector<static_child> children_;  // in start order
 };
 

@@ -38,6 +38,7 @@ class timeout_t {
       : d_(std::chrono::duration_cast<std::chrono::nanoseconds>(d)) {}
   timeout_t(infinity_t /*i*/) {}  // NOLINT(google-explicit-constructor)
   [[nodiscard]] const std::optional<std::chrono::nanoseconds>& value() const noexcept { return d_; }
+  friend bool operator==(const timeout_t&, const timeout_t&) = default;
 
  private:
   std::optional<std::chrono::nanoseconds> d_;

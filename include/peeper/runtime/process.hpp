@@ -71,10 +71,13 @@ class body_behaviour final : public behaviour {
   // A body consumes its messages with receive(); handle() only sees one if
   // the body ended without exiting, which cannot happen.
   void handle(envelope_ptr /*msg*/) override {}
+  void note_handling(const std::string* type) noexcept override { handling_ = type; }
+  [[nodiscard]] const std::string* handling() const noexcept override { return handling_; }
 
  private:
   F f_;
   std::coroutine_handle<> root_;
+  const std::string* handling_ = nullptr;  // what receive() took last
 };
 
 template <class F>

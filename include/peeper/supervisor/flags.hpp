@@ -22,6 +22,7 @@ struct supervisor_flags {
   /// The intensity period, on the runtime's clock. Positive.
   std::chrono::milliseconds max_seconds{5000};
   peeper::auto_shutdown auto_shutdown = peeper::auto_shutdown::never;
+  friend bool operator==(const supervisor_flags&, const supervisor_flags&) = default;
 };
 
 /// "one_for_one", ...

@@ -280,7 +280,7 @@ class server_host : public server_host_base {
     start_ack_ = from();
   }
 
-  Impl impl_;
+  [[no_unique_address]] Impl impl_;  // most servers keep no members: then it takes no room
   std::optional<state_type> state_;
   std::unique_ptr<name> name_;  // registered at start, then released
   pid parent_;

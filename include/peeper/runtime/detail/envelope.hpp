@@ -52,15 +52,16 @@ using envelope_ptr = std::unique_ptr<envelope>;
 /// messages, a Peeper route's waiting ones): pushing, popping and splicing a
 /// whole queue in front are O(1), so a backlog handed from a process to its
 /// successor costs the same whatever its length.
+// One pointer, to the last entry, whose `next` is the first (a circle): every
+// process and every Peeper route holds one, mostly empty, so the second
+// pointer of a head/tail pair was 8 bytes of each.
 class envelope_list {
  public:
   envelope_list() = default;
-  envelope_list(envelope_list&& o) noexcept
-      : head_(std::exchange(o.head_, nullptr)), tail_(std::exchange(o.tail_, nullptr)) {}
+  envelope_list(envelope_list&& o) noexcept : tail_(std::exchange(o.tail_, nullptr)) {}
   envelope_list& operator=(envelope_list&& o) noexcept {
     if (this != &o) {
       clear();
-      head_ = std::exchange(o.head_, nullptr);
       tail_ = std::exchange(o.tail_, nullptr);
     }
     return *this;
@@ -69,48 +70,70 @@ class envelope_list {
   envelope_list& operator=(const envelope_list&) = delete;
   ~envelope_list() { clear(); }
 
-  [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
+  [[nodiscard]] bool empty() const noexcept { return tail_ == nullptr; }
   void push_back(envelope_ptr e) noexcept {
     envelope* n = e.release();
-    n->next = nullptr;
-    (tail_ != nullptr ? tail_->next : head_) = n;
+    if (tail_ == nullptr) {
+      n->next = n;
+    } else {
+      n->next = tail_->next;
+      tail_->next = n;
+    }
     tail_ = n;
   }
   envelope_ptr pop_front() noexcept {
-    envelope* n = head_;
-    if (n == nullptr) return nullptr;
-    head_ = n->next;
-    if (head_ == nullptr) tail_ = nullptr;
+    if (tail_ == nullptr) return nullptr;
+    envelope* n = tail_->next;
+    if (n == tail_) {
+      tail_ = nullptr;
+    } else {
+      tail_->next = n->next;
+    }
     n->next = nullptr;
     return envelope_ptr(n);
   }
   /// Puts `front` (in its order) ahead of this list's entries.
   void splice_front(envelope_list front) noexcept {
-    if (front.empty()) return;
-    front.tail_->next = head_;
-    head_ = std::exchange(front.head_, nullptr);
-    if (tail_ == nullptr) tail_ = front.tail_;
-    front.tail_ = nullptr;
+    envelope* front_tail = std::exchange(front.tail_, nullptr);
+    if (front_tail == nullptr) return;
+    if (tail_ == nullptr) {
+      tail_ = front_tail;
+      return;
+    }
+    envelope* head = tail_->next;
+    tail_->next = front_tail->next;
+    front_tail->next = head;
   }
   /// Unlinks and returns the first entry for which pred(const envelope&) holds, or null.
   template <class Pred>
   envelope_ptr remove_first_if(Pred pred) noexcept {
-    envelope* prev = nullptr;
-    for (envelope* n = head_; n != nullptr; prev = n, n = n->next) {
-      if (!pred(static_cast<const envelope&>(*n))) continue;
-      (prev != nullptr ? prev->next : head_) = n->next;
-      if (tail_ == n) tail_ = prev;
-      n->next = nullptr;
-      return envelope_ptr(n);
-    }
+    if (tail_ == nullptr) return nullptr;
+    envelope* prev = tail_;
+    do {
+      envelope* n = prev->next;
+      if (pred(static_cast<const envelope&>(*n))) {
+        if (n == prev) {
+          tail_ = nullptr;  // it was the only entry
+        } else {
+          prev->next = n->next;
+          if (n == tail_) tail_ = prev;
+        }
+        n->next = nullptr;
+        return envelope_ptr(n);
+      }
+      prev = n;
+    } while (prev != tail_);
     return nullptr;
   }
   /// True if pred(const envelope&) holds for an entry.
   template <class Pred>
   [[nodiscard]] bool any_of(Pred pred) const noexcept {
-    for (const envelope* n = head_; n != nullptr; n = n->next) {
+    if (tail_ == nullptr) return false;
+    const envelope* n = tail_;
+    do {
+      n = n->next;
       if (pred(*n)) return true;
-    }
+    } while (n != tail_);
     return false;
   }
   /// Destroys every entry (a dropped call answers its caller).
@@ -120,7 +143,6 @@ class envelope_list {
   }
 
  private:
-  envelope* head_ = nullptr;
   envelope* tail_ = nullptr;
 };
 

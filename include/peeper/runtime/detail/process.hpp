@@ -62,6 +62,11 @@ class behaviour {
   /// null. Called from any thread while the process shares: reads only
   /// members that do not change.
   [[nodiscard]] virtual std::shared_ptr<void> shared(const void* /*key*/) const { return nullptr; }
+  /// The payload type of the message a coroutine body took with receive(),
+  /// for crash reports (type names are static: the pointer stays valid).
+  virtual void note_handling(const std::string* /*type*/) noexcept {}
+  /// The last type note_handling noted, or null.
+  [[nodiscard]] virtual const std::string* handling() const noexcept { return nullptr; }
 };
 
 /// A suspended coroutine of the process and what it waits for. The awaiter
@@ -78,14 +83,24 @@ struct wait_state {
   envelope_ptr result;             // what ended the wait (null: timed out)
 };
 
-/// A process's links, monitors and exit hooks (each list one pointer, null while empty).
+/// A pid is a wrapped process pointer: a list holds a lone one (a worker's link) in its own word.
+template <>
+inline constexpr bool single_word_entry<pid> = true;
+
+/// A process's links and monitors (each list one pointer, null while empty).
 struct relations {
   using monitor_list = relation_list<std::pair<std::uint64_t, pid>, std::uint64_t, first_key>;
-  using hook_list = std::vector<std::pair<std::uint64_t, std::function<void(const exit_reason&)>>>;
   relation_list<pid, pid, identity_key> links;
-  monitor_list watchers;                  // monitors on this process: (tag, watcher)
-  monitor_list monitoring;                // monitors this process holds: (tag, target)
-  std::unique_ptr<hook_list> exit_hooks;  // allocated by the first hook: tables use them
+  monitor_list watchers;    // monitors on this process: (tag, watcher)
+  monitor_list monitoring;  // monitors this process holds: (tag, target)
+};
+
+/// What few processes have until they end, in one block made on first use.
+struct process_extras {
+  using hook_list = std::vector<std::pair<std::uint64_t, std::function<void(const exit_reason&)>>>;
+  exit_reason reason;                // set once, as the process ends
+  std::unique_ptr<dictionary> dict;  // made by the first dict()
+  hook_list exit_hooks;              // tables use them
 };
 
 class process {
@@ -106,7 +121,7 @@ class process {
   /// How the process ended; meaningful once exited().
   [[nodiscard]] const exit_reason& reason() const noexcept {
     static const exit_reason none;
-    return reason_ ? *reason_ : none;
+    return extras_ ? extras_->reason : none;
   }
   [[nodiscard]] pid self() noexcept { return pid(intrusive_ptr<process>(this)); }
 
@@ -124,11 +139,9 @@ class process {
   void run(int budget);
   void exit_self(exit_reason r);
   /// Ends the process with `r`, the reason of an exception that escaped its
-  /// body, and logs a crash report naming the message it was handling.
-  void crashed(exit_reason r);
-  /// Notes the payload type of the message the body handles now, for crash
-  /// reports (type names are static, so the pointer stays valid).
-  void set_handling(const std::string* type) noexcept { handling_ = type; }
+  /// body, and logs a crash report naming the message it was handling
+  /// (`handling`, or else the one its behaviour noted).
+  void crashed(exit_reason r, const std::string* handling = nullptr);
   /// Acts on a signal the process sends itself (exit(self(), reason)) at
   /// once, as OTP does, rather than when it next drains its inbox (a plain
   /// body never does again).
@@ -137,10 +150,12 @@ class process {
   bool set_trap_exit(bool on) noexcept { return std::exchange(trap_exit_, on); }
   [[nodiscard]] bool traps_exit() const noexcept { return trap_exit_; }
   relations& rel();
+  /// The exit hooks (see add_exit_hook).
+  process_extras::hook_list& exit_hooks() { return extras().exit_hooks; }
   /// The process dictionary, made on first use.
   dictionary& dict();
   /// False until dict() made one.
-  [[nodiscard]] bool has_dict() const noexcept { return dict_ != nullptr; }
+  [[nodiscard]] bool has_dict() const noexcept { return extras_ && extras_->dict; }
   [[nodiscard]] behaviour* behaviour_ptr() const noexcept { return behaviour_.get(); }
   /// A coroutine of the process suspends on `w` (owned by its awaiter).
   void begin_wait(wait_state& w) noexcept { wait_ = &w; }
@@ -181,13 +196,14 @@ class process {
   void enqueue_private(envelope_ptr e) noexcept;
   envelope_ptr pop_private() noexcept;
   void finish_exit();
+  process_extras& extras();
   void unshare() noexcept;
   [[nodiscard]] bool has_work() const noexcept;
   [[nodiscard]] bool has_queued(type_id_t filter) const noexcept;
 
  public:
-  // The flags and counters first, packed: the block stays within 152 bytes
-  // (a 160-byte malloc chunk; three per Peeper instance).
+  // The flags and counters first, packed: the block stays within 120 bytes
+  // (a 128-byte malloc chunk; three per Peeper instance).
   std::atomic<bool> named_{false};      // holds or held a name: release names on exit
   std::atomic<bool> scheduled_{false};  // scheduler bookkeeping
 
@@ -201,18 +217,17 @@ class process {
   // A one-byte lock: held for a shared_ptr copy, and it fits the padding.
   std::atomic<std::uint8_t> sharing_{0};
   std::atomic<std::uint32_t> refs_{1};
-  int budget_ = 0;                         // messages left in the current time slice
-  const std::string* handling_ = nullptr;  // payload type of the message being handled
+  int budget_ = 0;  // messages left in the current time slice
   std::uint64_t id_;
   runtime_core* rt_;
   std::atomic<envelope*> inbox_{nullptr};
   envelope_list queue_;  // drained from inbox_, not yet handled
   std::unique_ptr<behaviour> behaviour_;
   relations rel_;
-  std::unique_ptr<dictionary> dict_;
   wait_state* wait_ = nullptr;  // owned by the awaiter of the suspended coroutine
-  // Boxed: set once, as the process ends (an exit_reason inline is 24 bytes of every process).
-  std::unique_ptr<const exit_reason> reason_;
+  // Made before exited_ is set, and kept until the block goes: other threads
+  // read the reason once exited().
+  std::unique_ptr<process_extras> extras_;
 };
 
 /// Runs `hook` on the calling process's thread when it exits, after its

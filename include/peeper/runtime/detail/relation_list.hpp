@@ -9,12 +9,14 @@
 // lists, mostly empty; at 8 bytes each they fit in the process block, where
 // vectors (24 bytes, plus the index pointer) made a separate 120-byte block
 // per process, and an unordered_set allocates a bucket array and a node per
-// entry. Links and monitors were a third of an idle Peeper instance.
+// entry. Links and monitors were a third of an idle Peeper instance. A block's
+// header is 8 bytes; only blocks big enough for an index have its slot.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <type_traits>
@@ -22,6 +24,12 @@
 #include <utility>
 
 namespace peeper::detail {
+
+/// True for entry types one pointer wide whose bits are all zero only when
+/// empty and whose lowest bit is always clear (a wrapped aligned pointer,
+/// such as pid): a list holds a lone entry of such a type in its own word.
+template <class Entry>
+inline constexpr bool single_word_entry = false;
 
 /// Entries of type Entry, each with a unique key given by KeyOf (a stateless function object).
 template <class Entry, class Key, class KeyOf>
@@ -32,11 +40,11 @@ class relation_list {
   static constexpr std::size_t index_threshold = 16;
 
   relation_list() noexcept = default;
-  relation_list(relation_list&& o) noexcept : block_(std::exchange(o.block_, nullptr)) {}
+  relation_list(relation_list&& o) noexcept { take(o); }
   relation_list& operator=(relation_list&& o) noexcept {
     if (this != &o) {
       clear();
-      block_ = std::exchange(o.block_, nullptr);
+      take(o);
     }
     return *this;
   }
@@ -44,20 +52,25 @@ class relation_list {
   relation_list& operator=(const relation_list&) = delete;
   ~relation_list() { clear(); }
 
-  iterator begin() noexcept { return block_ != nullptr ? block_->entries() : nullptr; }
-  iterator end() noexcept { return block_ != nullptr ? block_->entries() + block_->size : nullptr; }
-  const_iterator begin() const noexcept { return block_ != nullptr ? block_->entries() : nullptr; }
-  const_iterator end() const noexcept {
-    return block_ != nullptr ? block_->entries() + block_->size : nullptr;
+  iterator begin() noexcept {
+    if (block* b = blk()) return b->entries();
+    return single();
   }
-  [[nodiscard]] std::size_t size() const noexcept { return block_ != nullptr ? block_->size : 0; }
-  [[nodiscard]] bool empty() const noexcept { return size() == 0; }
+  iterator end() noexcept { return begin() + size(); }
+  const_iterator begin() const noexcept { return const_cast<relation_list*>(this)->begin(); }
+  const_iterator end() const noexcept { return begin() + size(); }
+  [[nodiscard]] std::size_t size() const noexcept {
+    if (const block* b = blk()) return b->size;
+    return bits() != 0 ? 1 : 0;
+  }
+  [[nodiscard]] bool empty() const noexcept { return bits() == 0; }
 
   /// The entry with key `k`, or end().
   iterator find(const Key& k) {
-    if (block_ != nullptr && block_->index) {
-      auto it = block_->index->find(k);
-      return it == block_->index->end() ? end() : begin() + it->second;
+    block* b = blk();
+    if (index_map* ix = b != nullptr ? b->index() : nullptr) {
+      auto it = ix->find(k);
+      return it == ix->end() ? end() : begin() + it->second;
     }
     return std::find_if(begin(), end(), [&k](const Entry& e) { return KeyOf{}(e) == k; });
   }
@@ -66,28 +79,45 @@ class relation_list {
   /// Adds `e` unless an entry has its key; true if added.
   bool insert(Entry e) {
     if (contains(KeyOf{}(e))) return false;
+    if constexpr (inline_one) {
+      if (empty()) {
+        ::new (static_cast<void*>(word_)) Entry(std::move(e));
+        if (bits() != 0) return true;
+        Entry* held = std::launder(reinterpret_cast<Entry*>(word_));  // an empty entry: goes
+        e = std::move(*held);                                         // in a block, below
+        held->~Entry();
+        set_bits(0);
+      }
+    }
     if (size() == capacity()) grow();
-    block& b = *block_;
+    block& b = *blk();
     ::new (static_cast<void*>(b.entries() + b.size)) Entry(std::move(e));
     ++b.size;
-    if (b.index) {
-      b.index->emplace(KeyOf{}(b.entries()[b.size - 1]), b.size - 1);
+    if (index_map* ix = b.index()) {
+      ix->emplace(KeyOf{}(b.entries()[b.size - 1]), b.size - 1);
     } else if (b.size > index_threshold) {
-      b.index = std::make_unique<std::unordered_map<Key, std::size_t>>();
-      for (std::size_t i = 0; i < b.size; ++i) b.index->emplace(KeyOf{}(b.entries()[i]), i);
+      auto fresh = std::make_unique<index_map>();
+      for (std::size_t i = 0; i < b.size; ++i) fresh->emplace(KeyOf{}(b.entries()[i]), i);
+      *b.slot() = std::move(fresh);
     }
     return true;
   }
   /// Removes the entry at `it` (the last entry moves into its place; the
   /// last entry's removal frees the block).
   void erase(iterator it) {
-    block& b = *block_;
+    block* bp = blk();
+    if (bp == nullptr) {  // the lone inline entry
+      clear();
+      return;
+    }
+    block& b = *bp;
     const auto i = static_cast<std::size_t>(it - begin());
     Entry* last = b.entries() + b.size - 1;
-    if (b.index) b.index->erase(KeyOf{}(*it));
+    index_map* ix = b.index();
+    if (ix != nullptr) ix->erase(KeyOf{}(*it));
     if (it != last) {
       *it = std::move(*last);
-      if (b.index) (*b.index)[KeyOf{}(*it)] = i;
+      if (ix != nullptr) (*ix)[KeyOf{}(*it)] = i;
     }
     last->~Entry();
     if (--b.size == 0) clear();  // most monitors are brief: an empty list holds no block
@@ -101,41 +131,110 @@ class relation_list {
   }
   /// Removes every entry and frees the block.
   void clear() noexcept {
-    if (block_ == nullptr) return;
-    std::destroy_n(block_->entries(), block_->size);
-    block_->~block();
-    ::operator delete(block_);
-    block_ = nullptr;
+    if (block* b = blk()) {
+      std::destroy_n(b->entries(), b->size);
+      if (b->capacity > index_threshold) std::destroy_at(b->slot());
+      ::operator delete(b);
+    } else if (Entry* e = single()) {
+      e->~Entry();
+    }
+    set_bits(0);
   }
 
  private:
-  // The header, followed by `capacity` entries.
+  static constexpr bool inline_one = single_word_entry<Entry>;
+  static_assert(!inline_one ||
+                (sizeof(Entry) == sizeof(void*) && alignof(Entry) <= alignof(void*) &&
+                 std::is_nothrow_move_constructible_v<Entry>));
+
+  using index_map = std::unordered_map<Key, std::size_t>;
+  using index_slot = std::unique_ptr<index_map>;
+  // The header, followed by `capacity` entries, then (in blocks of more than
+  // index_threshold entries only) the slot of the index.
   struct alignas(Entry) block {
     std::uint32_t size = 0;
     std::uint32_t capacity = 0;
-    std::unique_ptr<std::unordered_map<Key, std::size_t>> index;  // once past index_threshold
     Entry* entries() noexcept { return reinterpret_cast<Entry*>(this + 1); }
+    index_slot* slot() noexcept {
+      return std::launder(reinterpret_cast<index_slot*>(reinterpret_cast<unsigned char*>(this) +
+                                                        slot_offset(capacity)));
+    }
+    /// The index, or null (a small block, or not built yet).
+    index_map* index() noexcept { return capacity > index_threshold ? slot()->get() : nullptr; }
   };
+  static std::size_t slot_offset(std::size_t cap) noexcept {
+    const std::size_t end = sizeof(block) + cap * sizeof(Entry);
+    return (end + alignof(index_slot) - 1) / alignof(index_slot) * alignof(index_slot);
+  }
+  static std::size_t block_bytes(std::size_t cap) noexcept {
+    return cap > index_threshold ? slot_offset(cap) + sizeof(index_slot)
+                                 : sizeof(block) + cap * sizeof(Entry);
+  }
   static_assert(alignof(Entry) <= alignof(std::max_align_t));
+  static constexpr std::uintptr_t block_tag = inline_one ? 1 : 0;
+
+  // The list's word, read and written as bits (it may hold an Entry object).
+  [[nodiscard]] std::uintptr_t bits() const noexcept {
+    std::uintptr_t w = 0;
+    std::memcpy(&w, word_, sizeof w);
+    return w;
+  }
+  void set_bits(std::uintptr_t w) noexcept { std::memcpy(word_, &w, sizeof w); }
+  /// The block, or null (empty, or a lone inline entry).
+  [[nodiscard]] block* blk() const noexcept {
+    const std::uintptr_t w = bits();
+    if (inline_one && (w & block_tag) == 0) return nullptr;
+    return reinterpret_cast<block*>(w & ~block_tag);  // NOLINT(performance-no-int-to-ptr)
+  }
+  /// The lone inline entry, or null.
+  Entry* single() noexcept {
+    if constexpr (inline_one) {
+      const std::uintptr_t w = bits();
+      if (w != 0 && (w & block_tag) == 0) return std::launder(reinterpret_cast<Entry*>(word_));
+    }
+    return nullptr;
+  }
+  void set_block(block* b) noexcept { set_bits(reinterpret_cast<std::uintptr_t>(b) | block_tag); }
+  /// Moves o's entries here (this list is empty); o ends empty.
+  void take(relation_list& o) noexcept {
+    if constexpr (inline_one) {
+      if (Entry* e = o.single()) {
+        ::new (static_cast<void*>(word_)) Entry(std::move(*e));
+        e->~Entry();
+        o.set_bits(0);
+        return;
+      }
+    }
+    set_bits(o.bits());
+    o.set_bits(0);
+  }
 
   [[nodiscard]] std::size_t capacity() const noexcept {
-    return block_ != nullptr ? block_->capacity : 0;
+    if (const block* b = blk()) return b->capacity;
+    return bits() != 0 ? 1 : 0;
   }
   void grow() {
     const std::size_t cap = capacity() == 0 ? 1 : capacity() * 2;
-    auto* next = ::new (::operator new(sizeof(block) + cap * sizeof(Entry))) block;
+    auto* next = ::new (::operator new(block_bytes(cap))) block;
     next->capacity = static_cast<std::uint32_t>(cap);
-    if (block_ != nullptr) {
-      static_assert(std::is_nothrow_move_constructible_v<Entry>);
-      std::uninitialized_move_n(block_->entries(), block_->size, next->entries());
-      next->size = block_->size;
-      next->index = std::move(block_->index);
+    if (cap > index_threshold) ::new (static_cast<void*>(next->slot())) index_slot();
+    static_assert(std::is_nothrow_move_constructible_v<Entry>);
+    if (block* b = blk()) {
+      std::uninitialized_move_n(b->entries(), b->size, next->entries());
+      next->size = b->size;
+      if (b->capacity > index_threshold) *next->slot() = std::move(*b->slot());
+      clear();
+    } else if (Entry* e = single()) {
+      ::new (static_cast<void*>(next->entries())) Entry(std::move(*e));
+      next->size = 1;
       clear();
     }
-    block_ = next;
+    set_block(next);
   }
 
-  block* block_ = nullptr;
+  // Null when empty; else the block's address (tagged with block_tag), or
+  // the lone entry itself when inline_one.
+  alignas(void*) unsigned char word_[sizeof(void*)]{};
 };
 
 struct identity_key {

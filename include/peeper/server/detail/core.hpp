@@ -65,13 +65,25 @@ struct kept_table {
 struct instance_settings {
   supervisor_flags flags{};
   timeout_t init_timeout = infinity;
+  friend bool operator==(const instance_settings&, const instance_settings&) = default;
 };
+
+/// The settings of default server_options: most instances'.
+inline const instance_settings& usual_settings() {
+  static const instance_settings usual = [] {
+    const server_options<int> o;
+    return instance_settings{{o.strategy, o.max_restarts, o.max_seconds, o.auto_shutdown},
+                             o.init_timeout};
+  }();
+  return usual;
+}
 
 /// The parts of a core that do not depend on the state type.
 class core_base {
  public:
-  core_base(runtime_core& rt, std::optional<name> n)
-      : rt_(&rt), name_(n ? std::make_unique<const name>(std::move(*n)) : nullptr) {}
+  core_base(runtime_core& rt, std::optional<name> n) : rt_(&rt) {
+    if (n) update_config([&n](instance_config& c) { c.instance_name = std::move(n); });
+  }
   core_base(const core_base&) = delete;
   core_base& operator=(const core_base&) = delete;
   virtual ~core_base() = default;
@@ -82,7 +94,9 @@ class core_base {
   route& worker_route() noexcept { return worker_; }
   route& keeper_route() noexcept { return keeper_; }
   /// The instance's name, or null if it has none.
-  [[nodiscard]] const name* instance_name() const noexcept { return name_.get(); }
+  [[nodiscard]] const name* instance_name() const noexcept {
+    return config_ && config_->instance_name ? &*config_->instance_name : nullptr;
+  }
 
   /// The instance's supervisor (null until it has started its children).
   [[nodiscard]] pid supervisor() const {
@@ -100,7 +114,7 @@ class core_base {
     envelope_list carried = worker_.attach(w.self());
     {
       std::lock_guard lock(mutex_);
-      if (dictionary_) w.dict() = *dictionary_;
+      if (extra_ && extra_->dict) w.dict() = *extra_->dict;
     }
     wake_attach_waiters();
     return carried;
@@ -118,14 +132,14 @@ class core_base {
   }
   [[nodiscard]] dictionary saved_dictionary() const {
     std::lock_guard lock(mutex_);
-    return dictionary_ ? *dictionary_ : dictionary();
+    return extra_ && extra_->dict ? *extra_->dict : dictionary();
   }
   void restore_dictionary(dictionary d) {
     std::lock_guard lock(mutex_);
-    if (dictionary_) {
-      *dictionary_ = std::move(d);
+    if (extra_ && extra_->dict) {
+      *extra_->dict = std::move(d);
     } else if (!d.empty()) {
-      dictionary_ = std::make_unique<dictionary>(std::move(d));
+      extra_locked().dict = std::make_unique<dictionary>(std::move(d));
     }
   }
 
@@ -161,10 +175,10 @@ class core_base {
   /// before the instance starts.
   [[nodiscard]] const keep_tables& table_policy() const noexcept {
     static const keep_tables none;
-    return table_policy_ ? *table_policy_ : none;
+    return config_ ? config_->tables : none;
   }
   void set_table_policy(keep_tables k) {
-    table_policy_ = !k.none() ? std::make_unique<const keep_tables>(std::move(k)) : nullptr;
+    update_config([&k](instance_config& c) { c.tables = std::move(k); });
   }
   /// Starts an instance on a core made by make_successor, linked to the
   /// calling process (a DynamicSupervisor). A plain function: the core's settings say the rest.
@@ -182,8 +196,12 @@ class core_base {
   /// How to start an instance of its server type on another core (null if not set).
   [[nodiscard]] spawner get_spawner() const noexcept { return kind_ ? kind_->spawn : nullptr; }
   /// The instance's supervisor flags and init timeout; set before the instance starts.
-  [[nodiscard]] const instance_settings& settings() const noexcept { return settings_; }
-  void set_settings(const instance_settings& s) { settings_ = s; }
+  [[nodiscard]] const instance_settings& settings() const noexcept {
+    return config_ ? config_->settings : usual_settings();
+  }
+  void set_settings(const instance_settings& s) {
+    update_config([&s](instance_config& c) { c.settings = s; });
+  }
   /// Keeps `t` for the next worker (the successor's after a transfer); once
   /// the instance is gone for good, deletes it.
   void keep_table(kept_table t) {
@@ -278,26 +296,39 @@ class core_base {
     std::vector<std::shared_ptr<thread_event>> attach_waiters;
     std::shared_ptr<core_base> successor;
     std::vector<kept_table> kept;
+    std::unique_ptr<peeper::dictionary> dict;  // none until a non-empty one
   };
   extra& extra_locked() {
     if (!extra_) extra_ = std::make_unique<extra>();
     return *extra_;
   }
 
+  /// How an instance was started, where that is not the usual: boxed, most have none.
+  struct instance_config {
+    std::optional<peeper::name> instance_name;
+    keep_tables tables;  // which tables the worker keeps
+    instance_settings settings = usual_settings();
+  };
+  /// Applies `change` to the configuration (set before the instance starts).
+  template <class Change>
+  void update_config(Change change) {
+    instance_config c = config_ ? *config_ : instance_config{};
+    change(c);
+    const bool usual = !c.instance_name && c.tables.none() && c.settings == usual_settings();
+    config_ = usual ? nullptr : std::make_unique<const instance_config>(std::move(c));
+  }
+
   runtime_core* rt_;
-  std::unique_ptr<const name> name_;  // null if unnamed (boxed: most instances have none)
+  std::unique_ptr<const instance_config> config_;  // null: the usual
   route worker_;
   route keeper_;
   mutable small_mutex mutex_;
   bool closed_ = false;  // guarded by mutex_
   // closed_ or a successor set (written under mutex_, read without it by current()).
   std::atomic<bool> superseded_{false};
-  pid supervisor_;                          // guarded by mutex_
-  std::unique_ptr<dictionary> dictionary_;  // guarded by mutex_; none until a non-empty one
-  std::unique_ptr<extra> extra_;            // guarded by mutex_
-  std::unique_ptr<const keep_tables> table_policy_;  // null: keeps none; set before the start
-  instance_settings settings_;                       // likewise
-  const server_kind* kind_ = nullptr;                // likewise
+  pid supervisor_;                     // guarded by mutex_
+  std::unique_ptr<extra> extra_;       // guarded by mutex_
+  const server_kind* kind_ = nullptr;  // set before the start
 };
 
 /// The core `c` stands for after the transfers it went through (`c` itself if none), or null

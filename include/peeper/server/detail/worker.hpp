@@ -34,12 +34,15 @@ struct handoff_mark {
 };
 inline bool is_handoff_mark(const envelope& e) { return e.type == type_id<handoff_mark>(); }
 
-/// A server host fed by a route of the core.
+/// A server host fed by a route of the core: its worker route, or its keeper route.
 template <class Impl>
 class routed_host : public server_host<Impl> {
  public:
-  routed_host(route& r, std::optional<name> n, pid parent, from ack)
-      : server_host<Impl>(std::move(n), std::move(parent), std::move(ack)), route_(&r) {}
+  enum class role : bool { keeper, worker };
+  routed_host(std::shared_ptr<core_base> core, role r, std::optional<name> n, pid parent, from ack)
+      : server_host<Impl>(std::move(n), std::move(parent), std::move(ack)),
+        core_(std::move(core)),
+        role_(r) {}
 
   void handle(envelope_ptr e) override {
     if (is_handoff_mark(*e)) {
@@ -68,8 +71,9 @@ class routed_host : public server_host<Impl> {
     me.requeue_front(std::move(carried));
   }
   void on_unprocessed(envelope_list msgs) noexcept override {
-    envelope_list refused = route_->give_back(std::move(msgs));
-    if (std::exchange(exit_locked_, false)) route_->unlock_detached();
+    route& r = own_route();
+    envelope_list refused = r.give_back(std::move(msgs));
+    if (std::exchange(exit_locked_, false)) r.unlock_detached();
     refuse(std::move(refused));
   }
 
@@ -77,10 +81,15 @@ class routed_host : public server_host<Impl> {
   void hold_exit_lock(std::unique_lock<small_mutex> lock) noexcept {
     exit_locked_ = lock.release() != nullptr;
   }
+  route& own_route() noexcept {
+    return role_ == role::worker ? core_->worker_route() : core_->keeper_route();
+  }
 
-  route* route_;
+  // The instance's core (the worker's and the keeper's one reference to it).
+  std::shared_ptr<core_base> core_;
 
  private:
+  role role_;
   bool exit_locked_ = false;  // the route's lock, held from on_exit to on_unprocessed
   bool taken_over_ = false;   // before this process's handoff_mark
 };
@@ -92,32 +101,31 @@ class peeper_worker final : public routed_host<Impl>, public worker_base {
   using core_type = instance_core<state_type>;
 
   peeper_worker(std::shared_ptr<core_type> core, pid parent, from ack)
-      : routed_host<Impl>(core->worker_route(),
+      : routed_host<Impl>(core, routed_host<Impl>::role::worker,
                           core->instance_name()
                               ? std::optional<name>(worker_name(*core->instance_name()))
                               : std::nullopt,
-                          std::move(parent), std::move(ack)),
-        core_(std::move(core)) {}
+                          std::move(parent), std::move(ack)) {}
 
   void start() override {
     process& me = *current();
     // Tables first: once attached, `worker(s)` names this process, and its
     // kept tables must already be its own.
-    this->set_restored(restore_tables(*core_));
-    this->attach(core_->attach_worker(me));
-    this->run_init(core_->committed());
+    this->set_restored(restore_tables(core()));
+    this->attach(core().attach_worker(me));
+    this->run_init(core().committed());
   }
 
-  core_base& instance() noexcept override { return *core_; }
+  core_base& instance() noexcept override { return core(); }
 
  protected:
-  void committed() override { core_->commit(this->impl_, *this->state_); }
+  void committed() override { core().commit(this->impl_, *this->state_); }
 
   void init_refused(const std::optional<exit_reason>& stop_reason) override {
     logger().warn("Peeper server {}: init must return ok, it returned {}; the state is kept",
                   describe(self()),
                   stop_reason ? "stop (" + stop_reason->to_string() + ")" : "ignore");
-    this->state_ = core_->committed();
+    this->state_ = core().committed();
     this->ack_ok();
   }
 
@@ -125,18 +133,18 @@ class peeper_worker final : public routed_host<Impl>, public worker_base {
     process& me = *current();
     // Before detaching: the route's lock, held from here to on_unprocessed,
     // comes after the core's.
-    keep_tables_on_exit(*core_);
+    keep_tables_on_exit(core());
     try {
       this->hold_exit_lock(
-          core_->detach_worker(me.self(), me.has_dict() ? std::move(me.dict()) : dictionary()));
-      core_->terminated(reason);
+          core().detach_worker(me.self(), me.has_dict() ? std::move(me.dict()) : dictionary()));
+      core().terminated(reason);
     } catch (...) {
       logger().error("Peeper server {}: could not hand over on exit", describe(me.self()));
     }
   }
 
  private:
-  std::shared_ptr<core_type> core_;
+  core_type& core() noexcept { return static_cast<core_type&>(*this->core_); }
 };
 
 /// What the keeper answers a process asking for the state: the state for
@@ -171,31 +179,28 @@ struct keeper_impl : gen_server<keeper_impl<State>, std::shared_ptr<instance_cor
 template <class State>
 class peeper_keeper final : public routed_host<keeper_impl<State>> {
  public:
+  using base = routed_host<keeper_impl<State>>;
   peeper_keeper(std::shared_ptr<instance_core<State>> core, pid parent, from ack)
-      : routed_host<keeper_impl<State>>(core->keeper_route(), std::nullopt, std::move(parent),
-                                        std::move(ack)),
-        core_(std::move(core)) {}
+      : base(std::move(core), base::role::keeper, std::nullopt, std::move(parent), std::move(ack)) {
+  }
 
   void start() override {
     // Trapping exits, the supervisor's shutdown is a message queued after the
     // listener events already sent (the worker's on_terminate among them), so
     // the keeper runs their hooks before it ends.
     current()->set_trap_exit(true);
-    this->attach(core_->attach_keeper(current()->self()));
-    this->run_init(core_);
+    this->attach(this->core_->attach_keeper(current()->self()));
+    this->run_init(std::static_pointer_cast<instance_core<State>>(this->core_));
   }
 
  protected:
   void on_exit(const exit_reason& /*reason*/) noexcept override {
     try {
-      this->hold_exit_lock(core_->keeper_route().detach(current()->self()));
+      this->hold_exit_lock(this->own_route().detach(current()->self()));
     } catch (...) {
       logger().error("Peeper keeper {}: could not hand over on exit", describe(self()));
     }
   }
-
- private:
-  std::shared_ptr<instance_core<State>> core_;
 };
 
 }  // namespace peeper::detail
