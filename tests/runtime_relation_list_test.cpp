@@ -27,7 +27,7 @@ void expect_same(list& l, const std::map<std::uint64_t, int>& ref) {
   for (const auto& [k, v] : l) EXPECT_TRUE(seen.emplace(k, v).second) << "duplicate key " << k;
   EXPECT_EQ(seen, ref);
   for (const auto& [k, v] : ref) {
-    auto it = l.find(k);
+    auto* it = l.find(k);
     ASSERT_NE(it, l.end()) << k;
     EXPECT_EQ(it->second, v);
   }
@@ -46,7 +46,7 @@ TEST(runtime_relation_list, matches_a_reference_map_small_and_large) {
         EXPECT_EQ(added, ref.emplace(k, i).second);
       } else if (rng() % 2 == 0) {
         EXPECT_EQ(l.erase(k), ref.erase(k));
-      } else if (auto it = l.find(k); it != l.end()) {
+      } else if (auto* it = l.find(k); it != l.end()) {
         l.erase(it);
         ref.erase(k);
       } else {
@@ -128,7 +128,7 @@ TEST(runtime_relation_list, a_lone_word_entry_lives_in_the_list_and_moves_to_a_b
         ref.insert(p.get());
         EXPECT_TRUE(l.insert(std::move(p)));
       } else {
-        auto victim = *std::next(ref.begin(), static_cast<long>(rng() % ref.size()));
+        const auto* victim = *std::next(ref.begin(), static_cast<long>(rng() % ref.size()));
         ref.erase(victim);
         if (rng() % 2 == 0) {
           EXPECT_EQ(l.erase(victim), 1U);

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -81,10 +82,10 @@ class relation_list {
     if (contains(KeyOf{}(e))) return false;
     if constexpr (inline_one) {
       if (empty()) {
-        ::new (static_cast<void*>(word_)) Entry(std::move(e));
+        ::new (static_cast<void*>(word_.data())) Entry(std::move(e));
         if (bits() != 0) return true;
-        Entry* held = std::launder(reinterpret_cast<Entry*>(word_));  // an empty entry: goes
-        e = std::move(*held);                                         // in a block, below
+        Entry* held = std::launder(reinterpret_cast<Entry*>(word_.data()));  // an empty entry: goes
+        e = std::move(*held);                                                // in a block, below
         held->~Entry();
         set_bits(0);
       }
@@ -176,10 +177,10 @@ class relation_list {
   // The list's word, read and written as bits (it may hold an Entry object).
   [[nodiscard]] std::uintptr_t bits() const noexcept {
     std::uintptr_t w = 0;
-    std::memcpy(&w, word_, sizeof w);
+    std::memcpy(&w, word_.data(), sizeof w);
     return w;
   }
-  void set_bits(std::uintptr_t w) noexcept { std::memcpy(word_, &w, sizeof w); }
+  void set_bits(std::uintptr_t w) noexcept { std::memcpy(word_.data(), &w, sizeof w); }
   /// The block, or null (empty, or a lone inline entry).
   [[nodiscard]] block* blk() const noexcept {
     const std::uintptr_t w = bits();
@@ -190,7 +191,8 @@ class relation_list {
   Entry* single() noexcept {
     if constexpr (inline_one) {
       const std::uintptr_t w = bits();
-      if (w != 0 && (w & block_tag) == 0) return std::launder(reinterpret_cast<Entry*>(word_));
+      if (w != 0 && (w & block_tag) == 0)
+        return std::launder(reinterpret_cast<Entry*>(word_.data()));
     }
     return nullptr;
   }
@@ -199,7 +201,7 @@ class relation_list {
   void take(relation_list& o) noexcept {
     if constexpr (inline_one) {
       if (Entry* e = o.single()) {
-        ::new (static_cast<void*>(word_)) Entry(std::move(*e));
+        ::new (static_cast<void*>(word_.data())) Entry(std::move(*e));
         e->~Entry();
         o.set_bits(0);
         return;
@@ -234,7 +236,7 @@ class relation_list {
 
   // Null when empty; else the block's address (tagged with block_tag), or
   // the lone entry itself when inline_one.
-  alignas(void*) unsigned char word_[sizeof(void*)]{};
+  alignas(void*) std::array<unsigned char, sizeof(void*)> word_{};
 };
 
 struct identity_key {
