@@ -53,8 +53,8 @@ process& current_or_throw(const char* what) {
   return *tl_current;
 }
 
-static_assert(sizeof(void*) != 8 || sizeof(process) <= 152,
-              "a process block over 152 bytes takes a bigger malloc chunk: keep it packed");
+static_assert(sizeof(void*) != 8 || sizeof(process) <= 120,
+              "a process block over 120 bytes takes a bigger malloc chunk: keep it packed");
 
 process::process(runtime_core& rt, std::uint64_t id, std::unique_ptr<behaviour> b)
     : id_(id), rt_(&rt), behaviour_(std::move(b)) {}
