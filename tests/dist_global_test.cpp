@@ -284,7 +284,7 @@ TEST_F(dist_global, async_register_global_does_not_hold_the_scheduler_thread) {
   n.connect("peer@127.0.0.1");
   // Its announcement came after its hello: cpp1 knows it is a Peeper node and will wait for it.
   ASSERT_TRUE(eventually([&] { return static_cast<bool>(n.whereis_global("peerwarm", 0ms)); }));
-  ASSERT_EQ(::kill(peer.id(), SIGSTOP), 0);
+  ASSERT_TRUE(peer.stop());
   std::atomic<bool> registered{false};
   std::promise<bool> result;
   auto done = result.get_future();

@@ -146,6 +146,14 @@ class child {
   /// Everything read so far (for failure messages).
   [[nodiscard]] const std::string& seen() const { return seen_; }
 
+  /// SIGSTOP, then waits until it has stopped: a stop takes effect asynchronously, and until
+  /// then its threads may still run (and answer). False if it could not be stopped.
+  bool stop() {
+    if (pid_ <= 0 || ::kill(pid_, SIGSTOP) != 0) return false;
+    int status = 0;
+    return ::waitpid(pid_, &status, WUNTRACED) == pid_ && WIFSTOPPED(status);
+  }
+
   /// SIGKILL to the group, then reap. Idempotent.
   void kill() {
     if (pid_ > 0) {
