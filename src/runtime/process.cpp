@@ -17,6 +17,8 @@ namespace peeper::detail {
 namespace {
 
 thread_local process* tl_current = nullptr;
+// Messages the running process may still take in its time slice.
+thread_local int tl_budget = 0;
 
 // Stands in the inbox of an exited process: pushes see it and fail.
 struct closed_marker final : envelope {
@@ -53,20 +55,52 @@ process& current_or_throw(const char* what) {
   return *tl_current;
 }
 
-static_assert(sizeof(void*) != 8 || sizeof(process) <= 120,
-              "a process block over 120 bytes takes a bigger malloc chunk: keep it packed");
+static_assert(sizeof(void*) != 8 || process_room <= 96,
+              "a process over 96 bytes pushes an instance's 120-byte behaviours into a bigger "
+              "malloc chunk: keep it packed");
 
-process::process(runtime_core& rt, std::uint64_t id, std::unique_ptr<behaviour> b)
-    : id_(id), rt_(&rt), behaviour_(std::move(b)) {}
+void* behaviour::operator new(std::size_t size) {
+  return static_cast<char*>(::operator new(process_room + size)) + process_room;
+}
+
+void behaviour::operator delete(void* p) noexcept {
+  if (p != nullptr) ::operator delete(static_cast<char*>(p) - process_room);
+}
+
+process* process::make(runtime_core& rt, std::uint64_t id, std::unique_ptr<behaviour>& b) {
+  // The room is in front of the complete object, which must start with the behaviour.
+  void* whole = dynamic_cast<void*>(b.get());
+  if (whole != static_cast<void*>(b.get())) {
+    throw bad_argument("spawn: a behaviour must be the first base of its class");
+  }
+  auto* p = new (static_cast<char*>(whole) - process_room) process(rt, id);
+  (void)b.release();  // the process owns it now
+  return p;
+}
+
+process::process(runtime_core& rt, std::uint64_t id) noexcept : id_(id), rt_(&rt) {}
 
 process::~process() {
   // An exited process has emptied everything; one that never ran (runtime
-  // torn down) still frees its queued envelopes here.
+  // torn down) still frees its queued envelopes and its behaviour here.
   envelope* e = inbox_.exchange(nullptr, std::memory_order_acquire);
   if (e != closed) {
     while (e != nullptr) delete std::exchange(e, e->next);
   }
+  if (behaviour* b = behaviour_ptr()) {
+    behaviour_gone_ = true;
+    b->~behaviour();
+  }
 }
+
+void process::destroy() noexcept {
+  this->~process();
+  ::operator delete(static_cast<void*>(this));  // the block behaviour::operator new made
+}
+
+bool process::budget_spent() noexcept { return tl_budget <= 0; }
+
+void process::spend_budget() noexcept { --tl_budget; }
 
 relations& process::rel() { return rel_; }
 
@@ -91,7 +125,7 @@ std::shared_ptr<void> process::shared(const void* key) {
   }
   std::shared_ptr<void> out;
   try {
-    out = behaviour_->shared(key);
+    out = behaviour_ptr()->shared(key);
   } catch (...) {
     sharing_.store(1, std::memory_order_release);
     throw;
@@ -100,7 +134,7 @@ std::shared_ptr<void> process::shared(const void* key) {
   return out;
 }
 
-// Before the behaviour goes: no reader may be inside behaviour_->shared() then.
+// Before the behaviour goes: no reader may be inside its shared() then.
 void process::unshare() noexcept {
   std::uint8_t s = 1;
   while (
@@ -211,8 +245,8 @@ void process::drain_inbox() {
 }
 
 void process::on_signal(envelope_ptr e) {
-  if (e->kind != envelope_kind::stop && e->kind != envelope_kind::run && behaviour_ &&
-      behaviour_->intercept_signal(*e)) {
+  if (e->kind != envelope_kind::stop && e->kind != envelope_kind::run && !behaviour_gone_ &&
+      behaviour_ptr()->intercept_signal(*e)) {
     return;
   }
   switch (e->kind) {
@@ -256,7 +290,7 @@ void process::on_signal(envelope_ptr e) {
       return;
     }
     case envelope_kind::stop:
-      if (!exiting_) behaviour_->on_stop();
+      if (!exiting_) behaviour_ptr()->on_stop();
       return;
     case envelope_kind::run:
       static_cast<run_signal&>(*e).fn();
@@ -268,7 +302,7 @@ void process::on_signal(envelope_ptr e) {
 
 void process::crashed(exit_reason r, const std::string* handling) {
   exit_self(std::move(r));
-  if (handling == nullptr) handling = behaviour_->handling();
+  if (handling == nullptr) handling = behaviour_ptr()->handling();
   logger().error("process {} crashed{}: {}", describe(self()),
                  handling != nullptr ? " while handling a " + *handling : "", reason().to_string());
 }
@@ -299,16 +333,17 @@ bool process::has_work() const noexcept {
 }
 
 void process::run(int budget) {
-  budget_ = budget;
   process* const outer = std::exchange(tl_current, this);
+  const int outer_budget = std::exchange(tl_budget, budget);
+  behaviour& b = *behaviour_ptr();
   const std::string* handling = nullptr;  // payload type of the message being handled
   try {
     drain_inbox();
     if (!started_ && !exiting_) {
       started_ = true;
-      behaviour_->start();
+      b.start();
     }
-    while (!exiting_ && budget_ > 0) {
+    while (!exiting_ && tl_budget > 0) {
       if (wait_ != nullptr) {
         if (!wait_->ready && wait_->what == wait_state::kind::receive) {
           if (envelope_ptr m = take_queued(wait_->filter)) {
@@ -321,7 +356,7 @@ void process::run(int budget) {
           drain_inbox();
           continue;
         }
-        --budget_;
+        --tl_budget;
         wait_->handle.resume();  // the awaiter takes the result and clears the wait
         continue;
       }
@@ -331,9 +366,9 @@ void process::run(int budget) {
         drain_inbox();
         continue;
       }
-      --budget_;
+      --tl_budget;
       handling = &e->payload_type_name();
-      behaviour_->handle(std::move(e));
+      b.handle(std::move(e));
       handling = nullptr;
     }
   } catch (...) {
@@ -342,9 +377,11 @@ void process::run(int budget) {
   if (exiting_) {
     finish_exit();
     tl_current = outer;
+    tl_budget = outer_budget;
     return;
   }
   tl_current = outer;
+  tl_budget = outer_budget;
   if (has_work()) {
     rt_->sched().yield(this);  // stays scheduled; back of the queue for fairness
     return;
@@ -357,7 +394,8 @@ void process::run(int budget) {
 }
 
 void process::finish_exit() {
-  behaviour_->on_exit(reason());
+  behaviour& b = *behaviour_ptr();
+  b.on_exit(reason());
   envelope* pending = reverse(inbox_.exchange(closed, std::memory_order_acq_rel));
   exited_.store(true, std::memory_order_release);
   if (named_.load(std::memory_order_acquire)) rt_->names().release_all(*this);
@@ -402,7 +440,7 @@ void process::finish_exit() {
       }
     }
   }
-  behaviour_->on_unprocessed(std::move(unprocessed));
+  b.on_unprocessed(std::move(unprocessed));
   for (const pid& l : rel_.links) {
     deliver(l.control_block(), std::make_unique<exit_signal>(me, reason(), true));
   }
@@ -416,7 +454,8 @@ void process::finish_exit() {
   wait_ = nullptr;  // the awaiter goes with the behaviour
   // User state goes last: its destructors may answer held calls (with our reason).
   unshare();
-  behaviour_.reset();
+  behaviour_gone_ = true;
+  b.~behaviour();      // the block stays until the last pid goes
   rel_ = relations();  // the pids it held keep other processes' blocks alive
   extras_->dict.reset();
   rt_->on_exited(this);
@@ -437,7 +476,9 @@ std::uint64_t add_exit_hook(std::function<void(const exit_reason&)> hook) {
 
 bool remove_exit_hook(std::uint64_t id) {
   process& me = current_or_throw("remove_exit_hook");
-  return std::erase_if(me.exit_hooks(), [id](const auto& h) { return h.first == id; }) > 0;
+  auto* hooks = me.exit_hooks_if_any();
+  return hooks != nullptr &&
+         std::erase_if(*hooks, [id](const auto& h) { return h.first == id; }) > 0;
 }
 
 bool run_in(const pid& p, std::function<void()> fn) {

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <array>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <vector>
@@ -29,11 +31,17 @@ thread_local std::uint64_t tl_next_id = 0;
 thread_local std::uint64_t tl_end_id = 0;
 
 // Live processes, sharded so that spawn and exit on two cores rarely meet.
+// A shard is a table of slots, 8 bytes per live process (a process knows its
+// slot: two list pointers in every process would cost twice that). A free
+// slot holds the next free one, tagged by the low bit no process pointer has.
 constexpr std::size_t live_shards = 16;
 struct live_shard {
   std::mutex mutex;
-  process* head = nullptr;  // guarded by mutex
+  std::deque<std::uintptr_t> slots;  // guarded by mutex
+  std::uintptr_t free_head = 0;      // guarded by mutex; 0: none, else (slot << 1) | 1
 };
+
+bool holds_process(std::uintptr_t slot) noexcept { return slot != 0 && (slot & 1) == 0; }
 
 }  // namespace
 
@@ -43,29 +51,35 @@ struct live_list {
   std::condition_variable idle;  // notified when the last process exits
 
   live_shard& shard_of(const process& p) { return shards[p.id() % live_shards]; }
+  // Throws std::bad_alloc (nothing changed then).
   void add(process* p) {
     auto& s = shard_of(*p);
     std::lock_guard lock(s.mutex);
-    p->live_next_ = s.head;
-    if (s.head != nullptr) s.head->live_prev_ = p;
-    s.head = p;
+    const auto entry = reinterpret_cast<std::uintptr_t>(p);
+    if (s.free_head != 0) {
+      const std::uintptr_t slot = s.free_head >> 1;
+      s.free_head = s.slots[slot];
+      s.slots[slot] = entry;
+      p->live_slot_ = static_cast<std::uint32_t>(slot);
+      return;
+    }
+    // 2^32 slots a shard: 512 GB of processes before this could wrap.
+    p->live_slot_ = static_cast<std::uint32_t>(s.slots.size());
+    s.slots.push_back(entry);
   }
   void remove(process* p) {
     auto& s = shard_of(*p);
     std::lock_guard lock(s.mutex);
-    if (p->live_prev_ != nullptr) {
-      p->live_prev_->live_next_ = p->live_next_;
-    } else {
-      s.head = p->live_next_;
-    }
-    if (p->live_next_ != nullptr) p->live_next_->live_prev_ = p->live_prev_;
-    p->live_prev_ = p->live_next_ = nullptr;
+    s.slots[p->live_slot_] = s.free_head;
+    s.free_head = (std::uintptr_t{p->live_slot_} << 1) | 1;
   }
   std::vector<pid> snapshot(bool roots_only) {
     std::vector<pid> out;
     for (auto& s : shards) {
       std::lock_guard lock(s.mutex);
-      for (process* p = s.head; p != nullptr; p = p->live_next_) {
+      for (std::uintptr_t slot : s.slots) {
+        if (!holds_process(slot)) continue;
+        auto* p = reinterpret_cast<process*>(slot);
         if (!roots_only || p->is_root()) out.push_back(p->self());
       }
     }
@@ -117,7 +131,7 @@ clock::time_point runtime_core::now() const noexcept {
 pid runtime_core::spawn(std::unique_ptr<behaviour> b, process* link_to, process* monitor_by,
                         std::uint64_t monitor_tag) {
   if (stopping()) throw bad_argument("spawn: the runtime is stopping");
-  auto* p = new process(*this, next_id(), std::move(b));  // the live list owns this reference
+  process* p = process::make(*this, next_id(), b);  // the live list owns this reference
   pid result = p->self();
   if (link_to != nullptr) {
     p->add_link_local(link_to->self());

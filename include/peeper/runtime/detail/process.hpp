@@ -9,8 +9,10 @@
 
 #include <atomic>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string>
 #include <utility>
 #include <vector>
@@ -67,6 +69,16 @@ class behaviour {
   virtual void note_handling(const std::string* /*type*/) noexcept {}
   /// The last type note_handling noted, or null.
   [[nodiscard]] virtual const std::string* handling() const noexcept { return nullptr; }
+
+  // A behaviour is allocated with room for its process in front: spawn builds
+  // the process there, so the two are one heap block (one malloc header, no
+  // pointer between them). The block lives as long as the process's pids.
+  /// Throws std::bad_alloc.
+  static void* operator new(std::size_t size);
+  /// Frees a behaviour that never became a process.
+  static void operator delete(void* p) noexcept;
+  // Over-aligned behaviours would misplace the process: none exist.
+  static void* operator new(std::size_t, std::align_val_t) = delete;
 };
 
 /// A suspended coroutine of the process and what it waits for. The awaiter
@@ -105,14 +117,16 @@ struct process_extras {
 
 class process {
  public:
-  process(runtime_core& rt, std::uint64_t id, std::unique_ptr<behaviour> b);
+  /// Builds the process in the room in front of `b` (see behaviour::operator
+  /// new) and takes `b`. Throws bad_argument, leaving `b`, if `b` is not at
+  /// the start of its object (a behaviour must be its class's first base).
+  static process* make(runtime_core& rt, std::uint64_t id, std::unique_ptr<behaviour>& b);
   process(const process&) = delete;
   process& operator=(const process&) = delete;
-  ~process();
 
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy();
   }
 
   [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
@@ -147,16 +161,25 @@ class process {
   /// body never does again).
   void signal_self(envelope_ptr e) { on_signal(std::move(e)); }
   [[nodiscard]] bool exiting() const noexcept { return exiting_; }
-  bool set_trap_exit(bool on) noexcept { return std::exchange(trap_exit_, on); }
+  bool set_trap_exit(bool on) noexcept {
+    const bool was = trap_exit_;
+    trap_exit_ = on;
+    return was;
+  }
   [[nodiscard]] bool traps_exit() const noexcept { return trap_exit_; }
   relations& rel();
   /// The exit hooks (see add_exit_hook).
   process_extras::hook_list& exit_hooks() { return extras().exit_hooks; }
+  /// The exit hooks, or null if none was ever added (nothing made).
+  process_extras::hook_list* exit_hooks_if_any() noexcept {
+    return extras_ ? &extras_->exit_hooks : nullptr;
+  }
   /// The process dictionary, made on first use.
   dictionary& dict();
   /// False until dict() made one.
   [[nodiscard]] bool has_dict() const noexcept { return extras_ && extras_->dict; }
-  [[nodiscard]] behaviour* behaviour_ptr() const noexcept { return behaviour_.get(); }
+  /// The behaviour, or null once it is being destroyed (as the process ends).
+  [[nodiscard]] behaviour* behaviour_ptr() const noexcept;
   /// A coroutine of the process suspends on `w` (owned by its awaiter).
   void begin_wait(wait_state& w) noexcept { wait_ = &w; }
   /// Its wait is over (its awaiter resumed, or is destroyed).
@@ -167,9 +190,10 @@ class process {
   envelope_ptr take_queued(type_id_t filter);
   /// True once the current time slice has handled its budget of messages:
   /// a receive then suspends even if a message is queued, so others run.
-  [[nodiscard]] bool budget_spent() const noexcept { return budget_ <= 0; }
+  /// (Running process only: the budget is its thread's.)
+  [[nodiscard]] static bool budget_spent() noexcept;
   /// Counts a message taken by a receive that did not suspend.
-  void spend_budget() noexcept { --budget_; }
+  static void spend_budget() noexcept;
   /// Puts `msgs` (in order) ahead of everything queued.
   void requeue_front(envelope_list msgs) noexcept;
   /// Removes the queued down_message of monitor `tag`, if any.
@@ -187,10 +211,11 @@ class process {
 
   // Scheduler bookkeeping.
   process* run_next_ = nullptr;
-  process* live_prev_ = nullptr;
-  process* live_next_ = nullptr;
 
  private:
+  process(runtime_core& rt, std::uint64_t id) noexcept;
+  ~process();
+  void destroy() noexcept;
   void drain_inbox();
   void on_signal(envelope_ptr e);
   void enqueue_private(envelope_ptr e) noexcept;
@@ -202,33 +227,45 @@ class process {
   [[nodiscard]] bool has_queued(type_id_t filter) const noexcept;
 
  public:
-  // The flags and counters first, packed: the block stays within 120 bytes
-  // (a 128-byte malloc chunk; three per Peeper instance).
+  // The flags and counters first, packed: the block stays within 96 bytes
+  // (with a 120-byte behaviour, a 224-byte malloc chunk; three per Peeper instance).
   std::atomic<bool> named_{false};      // holds or held a name: release names on exit
   std::atomic<bool> scheduled_{false};  // scheduler bookkeeping
+  std::uint32_t live_slot_ = 0;         // the runtime's live-process table
 
  private:
   std::atomic<bool> exited_{false};
-  bool started_ = false;
-  bool exiting_ = false;
-  bool trap_exit_ = false;
-  bool root_ = false;
+  bool root_ = false;  // read by other threads (shutdown), so not a bit below
+  // The running thread's own flags.
+  bool started_ : 1 = false;
+  bool exiting_ : 1 = false;
+  bool trap_exit_ : 1 = false;
+  bool behaviour_gone_ : 1 = false;  // its destructor has begun
   // 0: shares nothing; 1: shares; 2: a thread is reading behaviour_->shared().
   // A one-byte lock: held for a shared_ptr copy, and it fits the padding.
   std::atomic<std::uint8_t> sharing_{0};
   std::atomic<std::uint32_t> refs_{1};
-  int budget_ = 0;  // messages left in the current time slice
   std::uint64_t id_;
   runtime_core* rt_;
   std::atomic<envelope*> inbox_{nullptr};
   envelope_list queue_;  // drained from inbox_, not yet handled
-  std::unique_ptr<behaviour> behaviour_;
   relations rel_;
   wait_state* wait_ = nullptr;  // owned by the awaiter of the suspended coroutine
   // Made before exited_ is set, and kept until the block goes: other threads
   // read the reason once exited().
   std::unique_ptr<process_extras> extras_;
 };
+
+/// The process block, rounded so that the behaviour after it is aligned.
+inline constexpr std::size_t process_room =
+    (sizeof(process) + alignof(std::max_align_t) - 1) & ~(alignof(std::max_align_t) - 1);
+
+inline behaviour* process::behaviour_ptr() const noexcept {
+  if (behaviour_gone_) return nullptr;
+  // The behaviour starts process_room bytes into this block (process::make).
+  const auto* block = reinterpret_cast<const char*>(this);
+  return std::launder(reinterpret_cast<behaviour*>(const_cast<char*>(block) + process_room));
+}
 
 /// Runs `hook` on the calling process's thread when it exits, after its
 /// last message and before its links and monitors are told. Returns an id
