@@ -2,6 +2,7 @@
 // restart intensity and the shutdown protocol.
 #include "supervisor/host.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -165,8 +166,7 @@ void* host_base::target(type_id_t t) noexcept {
 }
 
 void host_base::on_stop_request(exit_reason reason, from f) {
-  if (!rare_) rare_ = std::make_unique<rare_state>();
-  rare_->stop_from = std::move(f);
+  rare().stop_from = std::move(f);
   run(shutdown_self(std::move(reason)));
 }
 
@@ -223,11 +223,27 @@ task<void> host_base::delete_child(std::string /*id*/, from f) {
   co_return;
 }
 
+host_base::rare_state& host_base::rare() {
+  if (!rare_) rare_ = std::make_unique<rare_state>();
+  return *rare_;
+}
+
+void host_base::set_restarting(const void* key, bool on) {
+  if (!on && !rare_) return;
+  auto& keys = rare().restarting;
+  std::erase(keys, key);
+  if (on) keys.push_back(key);
+}
+
+bool host_base::restarting(const void* key) const noexcept {
+  return rare_ && std::find(rare_->restarting.begin(), rare_->restarting.end(), key) !=
+                      rare_->restarting.end();
+}
+
 bool host_base::add_restart() {
   auto now = current()->rt().now();
   // OTP keeps the restarts at or after now - period.
-  if (!rare_) rare_ = std::make_unique<rare_state>();
-  auto& restarts = rare_->restarts;
+  auto& restarts = rare().restarts;
   if (!restarts) restarts = std::make_unique<std::deque<std::chrono::steady_clock::time_point>>();
   auto& times = *restarts;
   while (!times.empty() && times.front() < now - period_) times.pop_front();

@@ -147,6 +147,12 @@ class host_base : public server_host_base {
   /// Why a child's start failed, as an exit reason.
   static exit_reason failure_reason(const start_outcome& out);
 
+  /// Marks the child whose spec is `key` as waiting for a retried restart, or not.
+  /// Throws std::bad_alloc.
+  void set_restarting(const void* key, bool on);
+  /// True while the child whose spec is `key` waits for a retried restart.
+  [[nodiscard]] bool restarting(const void* key) const noexcept;
+
   // With the two below, one word: a Peeper instance's supervisor fits a 128-byte chunk.
   peeper::auto_shutdown auto_shutdown_;
   peeper::strategy strategy_;  // a DynamicSupervisor's is one_for_one
@@ -171,7 +177,9 @@ class host_base : public server_host_base {
     // The restarts within the period (an empty std::deque already holds about 600 bytes).
     std::unique_ptr<std::deque<std::chrono::steady_clock::time_point>> restarts;
     from stop_from;  // a stop request: answered (exited) when this process is gone
+    std::vector<const void*> restarting;  // children (by spec) whose restart is retried
   };
+  rare_state& rare();
   std::unique_ptr<rare_state> rare_;
   std::coroutine_handle<> root_;
   // What the children's start functions read (see supervisor_context), and

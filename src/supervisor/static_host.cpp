@@ -19,7 +19,8 @@ namespace {
 struct static_child {
   std::shared_ptr<const child_spec> spec;  // shared by supervisors of one shape (Peeper instances)
   pid process;                             // null when not running
-  bool restarting = false;                 // a restart failed; a try_again_restart is on its way
+  // Whether a failed restart waits for its try_again_restart is in host_base
+  // (restarting(spec)): rare, and a child stays 24 bytes.
 };
 
 constexpr std::size_t npos = static_cast<std::size_t>(-1);
@@ -36,7 +37,7 @@ class static_host final : public host_base {
                   flags.max_seconds, flags.auto_shutdown, flags.strategy, std::move(context),
                   kind) {
     children_.reserve(specs.size());
-    for (auto& s : specs) children_.push_back(static_child{std::move(s), pid(), false});
+    for (auto& s : specs) children_.push_back(static_child{std::move(s), pid()});
   }
 
  private:
@@ -54,18 +55,18 @@ class static_host final : public host_base {
     return npos;
   }
   [[nodiscard]] bool significant_alive() const {
-    return std::any_of(children_.begin(), children_.end(), [](const static_child& c) {
-      return c.spec->significant && (c.process || c.restarting);
+    return std::any_of(children_.begin(), children_.end(), [this](const static_child& c) {
+      return c.spec->significant && (c.process || restarting(c.spec.get()));
     });
   }
   /// The child is no longer running: a temporary one is forgotten.
   void del_child(std::size_t i) {
+    set_restarting(children_[i].spec.get(), false);
     if (children_[i].spec->restart == restart_type::temporary) {
       children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(i));
       return;
     }
     children_[i].process = {};
-    children_[i].restarting = false;
   }
 
   // ---- starting and stopping ---------------------------------------------
@@ -133,7 +134,7 @@ class static_host final : public host_base {
     logger().error("supervisor {}: start_error: child {} failed to restart: {}", describe_self(),
                    children_[i].spec->id, failure_reason(out).to_string());
     children_[i].process = {};
-    children_[i].restarting = true;
+    set_restarting(children_[i].spec.get(), true);
     // Handle what is already queued (a stop, say) before trying again.
     peeper::send(current()->self(), try_again_restart{children_[i].spec->id, pid()});
   }
@@ -169,7 +170,7 @@ class static_host final : public host_base {
 
   task<void> try_again(try_again_restart t) override {
     std::size_t i = find_id(t.id);
-    if (i == npos || !children_[i].restarting) co_return;
+    if (i == npos || !restarting(children_[i].spec.get())) co_return;
     co_await restart_child_at(i);
   }
 
@@ -182,7 +183,7 @@ class static_host final : public host_base {
       co_return;
     }
     children_[i].process = {};
-    children_[i].restarting = false;
+    set_restarting(children_[i].spec.get(), false);
     switch (strategy_) {
       case strategy::one_for_one: {
         start_outcome out = co_await invoke_start(children_[i].spec->start);
@@ -209,8 +210,8 @@ class static_host final : public host_base {
     op_reply r;
     r.children.reserve(children_.size());
     for (auto it = children_.rbegin(); it != children_.rend(); ++it) {
-      r.children.push_back(child_info{it->spec->id, it->process, it->restarting, it->spec->type,
-                                      it->spec->restart, shutdown_of(*it->spec),
+      r.children.push_back(child_info{it->spec->id, it->process, restarting(it->spec.get()),
+                                      it->spec->type, it->spec->restart, shutdown_of(*it->spec),
                                       it->spec->significant});
     }
     f.reply(std::move(r));
@@ -253,8 +254,7 @@ class static_host final : public host_base {
     }
     pid p = out.ok() ? out.process() : pid();
     if (p || spec.restart != restart_type::temporary) {
-      children_.push_back(
-          static_child{std::make_shared<const child_spec>(std::move(spec)), p, false});
+      children_.push_back(static_child{std::make_shared<const child_spec>(std::move(spec)), p});
     }
     reply_ok(f, p);
   }
@@ -280,7 +280,7 @@ class static_host final : public host_base {
       reply_error(f, supervisor_errc::not_found, "no child " + id);
       co_return;
     }
-    if (children_[i].restarting) {
+    if (restarting(children_[i].spec.get())) {
       reply_error(f, supervisor_errc::restarting, "child " + id + " is being restarted");
       co_return;
     }
@@ -301,7 +301,7 @@ class static_host final : public host_base {
     std::size_t i = find_id(id);
     if (i == npos) {
       reply_error(f, supervisor_errc::not_found, "no child " + id);
-    } else if (children_[i].restarting) {
+    } else if (restarting(children_[i].spec.get())) {
       reply_error(f, supervisor_errc::restarting, "child " + id + " is being restarted");
     } else if (children_[i].process) {
       reply_error(f, supervisor_errc::running, "child " + id + " is running");

@@ -202,6 +202,17 @@ class core_base {
   void set_settings(const instance_settings& s) {
     update_config([&s](instance_config& c) { c.settings = s; });
   }
+  /// Takes `other`'s name, kept-table policy, settings and listener.
+  void copy_config(const core_base& other) {
+    config_ = other.config_ ? std::make_unique<const instance_config>(*other.config_) : nullptr;
+  }
+  /// The listener (an instance_core's listener<State>), or null.
+  [[nodiscard]] const void* hooks_ptr() const noexcept {
+    return config_ ? config_->hooks.get() : nullptr;
+  }
+  void set_hooks(std::shared_ptr<const void> h) {
+    update_config([&h](instance_config& c) { c.hooks = std::move(h); });
+  }
   /// Keeps `t` for the next worker (the successor's after a transfer); once
   /// the instance is gone for good, deletes it.
   void keep_table(kept_table t) {
@@ -308,27 +319,34 @@ class core_base {
     std::optional<peeper::name> instance_name;
     keep_tables tables;  // which tables the worker keeps
     instance_settings settings = usual_settings();
+    std::shared_ptr<const void> hooks;  // the instance_core's listener<State>, if it has a hook
   };
   /// Applies `change` to the configuration (set before the instance starts).
   template <class Change>
   void update_config(Change change) {
     instance_config c = config_ ? *config_ : instance_config{};
     change(c);
-    const bool usual = !c.instance_name && c.tables.none() && c.settings == usual_settings();
+    const bool usual =
+        !c.instance_name && c.tables.none() && c.settings == usual_settings() && !c.hooks;
     config_ = usual ? nullptr : std::make_unique<const instance_config>(std::move(c));
   }
 
+  // Laid out so that an instance_core<int> is 120 bytes (a 144-byte chunk with
+  // make_shared's count): the flags and the lock sit in the routes' tail padding.
   runtime_core* rt_;
   std::unique_ptr<const instance_config> config_;  // null: the usual
-  route worker_;
-  route keeper_;
-  mutable small_mutex mutex_;
+  pid supervisor_;                                 // guarded by mutex_
+  std::unique_ptr<extra> extra_;                   // guarded by mutex_
+  const server_kind* kind_ = nullptr;              // set before the start
+  [[no_unique_address]] route worker_;
   bool closed_ = false;  // guarded by mutex_
   // closed_ or a successor set (written under mutex_, read without it by current()).
   std::atomic<bool> superseded_{false};
-  pid supervisor_;                     // guarded by mutex_
-  std::unique_ptr<extra> extra_;       // guarded by mutex_
-  const server_kind* kind_ = nullptr;  // set before the start
+  [[no_unique_address]] route keeper_;
+
+ protected:
+  // Also guards instance_core's committed state: nothing holds it while taking another.
+  mutable small_mutex mutex_;
 };
 
 /// The core `c` stands for after the transfers it went through (`c` itself if none), or null
@@ -362,21 +380,19 @@ template <class State>
 class instance_core final : public core_base {
  public:
   instance_core(runtime_core& rt, std::optional<name> n, State initial, listener<State> l)
-      : core_base(rt, std::move(n)),
-        committed_(std::move(initial)),
-        listener_(l.on_state_changed || l.on_terminate
-                      ? std::make_unique<const listener<State>>(std::move(l))
-                      : nullptr) {}
+      : core_base(rt, std::move(n)), committed_(std::move(initial)) {
+    if (l.on_state_changed || l.on_terminate) {
+      set_hooks(std::make_shared<const listener<State>>(std::move(l)));
+    }
+  }
 
   [[nodiscard]] type_id_t state_type() const noexcept override { return type_id<State>(); }
 
   [[nodiscard]] std::shared_ptr<core_base> make_successor() const override {
-    const name* n = instance_name();
-    auto next = std::make_shared<instance_core<State>>(
-        rt(), n ? std::optional<name>(*n) : std::nullopt, committed(), hooks());
+    auto next =
+        std::make_shared<instance_core<State>>(rt(), std::nullopt, committed(), listener<State>{});
     next->set_server_kind(server_kind_of());
-    next->set_table_policy(table_policy());
-    next->set_settings(settings());
+    next->copy_config(*this);  // name, tables, settings and the very same listener
     return next;
   }
   void hand_over_state(core_base& next) const override {
@@ -387,15 +403,15 @@ class instance_core final : public core_base {
 
   /// A copy of the last committed state.
   [[nodiscard]] State committed() const {
-    std::lock_guard lock(state_mutex_);
+    std::lock_guard lock(mutex_);
     return committed_;
   }
   /// Replaces the committed state with `live` (through Impl::commit if it
   /// has one), and tells the listener.
   template <class Impl>
   void commit(Impl& impl, State& live) {
-    if (listener_ && listener_->on_state_changed) {
-      std::unique_lock lock(state_mutex_);
+    if (hooks().on_state_changed) {
+      std::unique_lock lock(mutex_);
       State old = committed_;
       store(impl, live);
       state_changed<State> event{std::move(old), committed_};
@@ -403,24 +419,25 @@ class instance_core final : public core_base {
       notify(std::move(event));
       return;
     }
-    std::lock_guard lock(state_mutex_);
+    std::lock_guard lock(mutex_);
     store(impl, live);
   }
   /// Replaces the committed state (a transferred instance's first state).
   void reset(State s) {
-    std::lock_guard lock(state_mutex_);
+    std::lock_guard lock(mutex_);
     committed_ = std::move(s);
   }
   /// Tells the listener a worker ended.
   void terminated(const exit_reason& reason) {
-    if (listener_ && listener_->on_terminate) {
+    if (hooks().on_terminate) {
       notify(worker_terminated<State>{reason, committed()});
     }
   }
   /// The listener's hooks (both empty if it has none).
   [[nodiscard]] const listener<State>& hooks() const noexcept {
     static const listener<State> none;
-    return listener_ ? *listener_ : none;
+    const auto* h = static_cast<const listener<State>*>(hooks_ptr());
+    return h != nullptr ? *h : none;
   }
 
  private:
@@ -438,9 +455,10 @@ class instance_core final : public core_base {
     keeper_route().deliver(e);
   }
 
-  mutable small_mutex state_mutex_;
-  State committed_;                                  // guarded by state_mutex_
-  std::unique_ptr<const listener<State>> listener_;  // null if it has no hook: most have none
+  State committed_;  // guarded by mutex_
 };
+
+static_assert(sizeof(void*) != 8 || sizeof(instance_core<int>) <= 120,
+              "an idle instance's core over 120 bytes takes a bigger malloc chunk: keep it packed");
 
 }  // namespace peeper::detail

@@ -88,11 +88,12 @@ class route {
   }
 
  private:
-  mutable small_mutex mutex_;
-  bool closed_ = false;    // guarded by mutex_
+  // The small fields last: the core packs its own into the tail padding.
   route* next_ = nullptr;  // guarded by mutex_; set once, kept alive by the owner of both
   pid target_;             // guarded by mutex_
   envelope_list waiting_;  // guarded by mutex_
+  mutable small_mutex mutex_;
+  bool closed_ = false;  // guarded by mutex_
 };
 
 }  // namespace peeper::detail
