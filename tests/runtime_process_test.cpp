@@ -1,5 +1,7 @@
 // Processes: spawn, spawn_link, spawn_monitor, plain and coroutine bodies,
 // exceptions as exit reasons, send and receive (plain, selective, timed).
+#include <atomic>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -7,6 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include <peeper/runtime/detail/process.hpp>
+#include <peeper/runtime/detail/runtime_core.hpp>
+#include <peeper/runtime/errors.hpp>
 #include <peeper/runtime/process.hpp>
 #include <peeper/runtime/runtime.hpp>
 
@@ -437,5 +442,65 @@ TEST(Receive, ThisRuntimeIsTheRuntimeRunningTheProcess) {
   rt.run_until_idle();
   EXPECT_EQ(seen, &rt);
 }
+
+// A process and its behaviour share one heap block (behaviour::operator new
+// leaves room for the process in front).
+namespace one_block {
+
+struct flags {
+  std::atomic<bool> destroyed{false};
+};
+
+struct recording final : peeper::detail::behaviour {
+  explicit recording(std::shared_ptr<flags> f) : f_(std::move(f)) {}
+  ~recording() override { f_->destroyed = true; }
+  void handle(peeper::detail::envelope_ptr /*msg*/) override {
+    peeper::detail::current()->exit_self(exit_reason::normal());
+  }
+  std::shared_ptr<flags> f_;
+};
+
+struct unrelated_base {
+  virtual ~unrelated_base() = default;
+  int padding = 0;
+};
+// The behaviour is not at the start of the object: no room for the process in front of it.
+struct misplaced final : unrelated_base, peeper::detail::behaviour {
+  explicit misplaced(std::shared_ptr<flags> f) : f_(std::move(f)) {}
+  ~misplaced() override { f_->destroyed = true; }
+  void handle(peeper::detail::envelope_ptr /*msg*/) override {}
+  std::shared_ptr<flags> f_;
+};
+
+TEST(SpawnBlock, TheBehaviourIsDestroyedAtExitWhileItsPidStillNamesTheProcess) {
+  peeper::runtime rt(deterministic());
+  auto f = std::make_shared<flags>();
+  peeper::pid p = rt.core().spawn(std::make_unique<recording>(f));
+  rt.run_until_idle();
+  EXPECT_FALSE(f->destroyed);
+  EXPECT_TRUE(peeper::send(p, ping{1}));
+  rt.run_until_idle();
+  EXPECT_TRUE(f->destroyed);  // at exit, not when the last pid goes
+  EXPECT_FALSE(peeper::is_alive(p));
+  EXPECT_FALSE(peeper::send(p, ping{2}));  // the block is still there to say so
+  EXPECT_EQ(p.control_block()->reason(), exit_reason::normal());
+}
+
+TEST(SpawnBlock, ABehaviourNotAtTheStartOfItsObjectIsRefusedAndFreed) {
+  peeper::runtime rt(deterministic());
+  auto f = std::make_shared<flags>();
+  auto b = std::make_unique<misplaced>(f);
+  EXPECT_THROW((void)rt.core().spawn(std::move(b)), peeper::bad_argument);
+  EXPECT_TRUE(f->destroyed);  // freed through behaviour::operator delete (ASan checks the block)
+  EXPECT_EQ(rt.process_count(), 0U);
+}
+
+TEST(SpawnBlock, ABehaviourNeverSpawnedIsFreedWhole) {
+  auto f = std::make_shared<flags>();
+  { auto b = std::make_unique<recording>(f); }
+  EXPECT_TRUE(f->destroyed);
+}
+
+}  // namespace one_block
 
 }  // namespace runtime_process_test

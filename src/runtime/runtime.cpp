@@ -10,6 +10,7 @@
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <new>
 #include <vector>
 
 #include "name_table.hpp"
@@ -32,16 +33,14 @@ thread_local std::uint64_t tl_end_id = 0;
 
 // Live processes, sharded so that spawn and exit on two cores rarely meet.
 // A shard is a table of slots, 8 bytes per live process (a process knows its
-// slot: two list pointers in every process would cost twice that). A free
-// slot holds the next free one, tagged by the low bit no process pointer has.
+// slot: two list pointers in every process would cost twice that); freed
+// slots are reused first.
 constexpr std::size_t live_shards = 16;
 struct live_shard {
   std::mutex mutex;
-  std::deque<std::uintptr_t> slots;  // guarded by mutex
-  std::uintptr_t free_head = 0;      // guarded by mutex; 0: none, else (slot << 1) | 1
+  std::deque<process*> slots;        // guarded by mutex; null: free
+  std::vector<std::uint32_t> freed;  // guarded by mutex
 };
-
-bool holds_process(std::uintptr_t slot) noexcept { return slot != 0 && (slot & 1) == 0; }
 
 }  // namespace
 
@@ -55,32 +54,32 @@ struct live_list {
   void add(process* p) {
     auto& s = shard_of(*p);
     std::lock_guard lock(s.mutex);
-    const auto entry = reinterpret_cast<std::uintptr_t>(p);
-    if (s.free_head != 0) {
-      const std::uintptr_t slot = s.free_head >> 1;
-      s.free_head = s.slots[slot];
-      s.slots[slot] = entry;
-      p->live_slot_ = static_cast<std::uint32_t>(slot);
+    if (!s.freed.empty()) {
+      p->live_slot_ = s.freed.back();
+      s.freed.pop_back();
+      s.slots[p->live_slot_] = p;
       return;
     }
     // 2^32 slots a shard: 512 GB of processes before this could wrap.
-    p->live_slot_ = static_cast<std::uint32_t>(s.slots.size());
-    s.slots.push_back(entry);
+    s.slots.push_back(p);
+    p->live_slot_ = static_cast<std::uint32_t>(s.slots.size() - 1);
   }
   void remove(process* p) {
     auto& s = shard_of(*p);
     std::lock_guard lock(s.mutex);
-    s.slots[p->live_slot_] = s.free_head;
-    s.free_head = (std::uintptr_t{p->live_slot_} << 1) | 1;
+    s.slots[p->live_slot_] = nullptr;
+    try {
+      s.freed.push_back(p->live_slot_);
+    } catch (const std::bad_alloc&) {
+      // The slot is not reused: a few bytes lost, nothing else.
+    }
   }
   std::vector<pid> snapshot(bool roots_only) {
     std::vector<pid> out;
     for (auto& s : shards) {
       std::lock_guard lock(s.mutex);
-      for (std::uintptr_t slot : s.slots) {
-        if (!holds_process(slot)) continue;
-        auto* p = reinterpret_cast<process*>(slot);
-        if (!roots_only || p->is_root()) out.push_back(p->self());
+      for (process* p : s.slots) {
+        if (p != nullptr && (!roots_only || p->is_root())) out.push_back(p->self());
       }
     }
     return out;

@@ -241,7 +241,7 @@ class process {
   bool exiting_ : 1 = false;
   bool trap_exit_ : 1 = false;
   bool behaviour_gone_ : 1 = false;  // its destructor has begun
-  // 0: shares nothing; 1: shares; 2: a thread is reading behaviour_->shared().
+  // 0: shares nothing; 1: shares; 2: a thread is reading the behaviour's shared().
   // A one-byte lock: held for a shared_ptr copy, and it fits the padding.
   std::atomic<std::uint8_t> sharing_{0};
   std::atomic<std::uint32_t> refs_{1};

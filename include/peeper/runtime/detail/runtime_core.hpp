@@ -35,7 +35,8 @@ class runtime_core {
 
   /// Creates a process running `b`. If `link_to` is set, the two are linked
   /// before the process starts; if `monitor_tag` is nonzero, `monitor_by`
-  /// monitors it under that tag. Throws bad_argument once stopping.
+  /// monitors it under that tag. Throws bad_argument once stopping, or if
+  /// `b` is not at the start of its object (see process::make).
   pid spawn(std::unique_ptr<behaviour> b, process* link_to = nullptr, process* monitor_by = nullptr,
             std::uint64_t monitor_tag = 0);
   /// Puts `p` (whose scheduled_ flag the caller set) on a run queue.
