@@ -125,7 +125,11 @@ std::shared_ptr<void> process::shared(const void* key) {
   }
   std::shared_ptr<void> out;
   try {
-    out = behaviour_ptr()->shared(key);
+    // Not behaviour_ptr(): its flag shares a byte with flags the owner writes. The
+    // sharing lock is enough: the behaviour goes only after unshare().
+    auto* b =
+        std::launder(reinterpret_cast<behaviour*>(reinterpret_cast<char*>(this) + process_room));
+    out = b->shared(key);
   } catch (...) {
     sharing_.store(1, std::memory_order_release);
     throw;
