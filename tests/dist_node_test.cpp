@@ -331,17 +331,17 @@ TEST_F(dist_node, a_peer_that_stops_reading_is_disconnected_at_the_outgoing_boun
   ASSERT_EQ(watching_ready.wait_for(10s), std::future_status::ready);
   ASSERT_TRUE(peer.stop());
   const std::string chunk(64U << 10U, 'x');
-  const auto t0 = steady::now();
   int accepted = 0;
   while (accepted < 10'000 && dist::send(n, dist::remote_name{"sink", "peer@127.0.0.1"}, chunk)) {
     ++accepted;
   }
-  const auto took = steady::now() - t0;
-  EXPECT_GT(accepted, 16) << "the first megabyte and the socket buffers were taken";
-  EXPECT_LT(accepted, 10'000) << "a send was refused at the bound";
+  // Fifteen 64 KiB frames (with their headers) fit under the bound even when the I/O thread has
+  // written nothing yet; the socket buffers may take a few megabytes more. Without the bound all
+  // 10,000 sends (640 MB) would be taken long before the peer was found silent (8 s).
+  EXPECT_GE(accepted, 15) << "everything under the bound was taken";
+  EXPECT_LT(accepted, 1'000) << "a send was refused near the bound";
   ASSERT_EQ(got_down.wait_for(10s), std::future_status::ready);
   EXPECT_EQ(got_down.get(), "noconnection");
-  EXPECT_LT(took, 4s) << "closed at the bound, not by the silence timeout";
   EXPECT_EQ(n.connection_count("peer@127.0.0.1"), 0U);
   peer.kill();
 }

@@ -94,9 +94,9 @@ bool receive_awaiter::await_ready() {
   process& me = current_or_throw("receive");
   // A body looping on receive over a long queue would never return to the
   // scheduler: once its slice's budget is spent it suspends and yields.
-  if (me.budget_spent()) return false;
+  if (process::budget_spent()) return false;
   got_ = me.take_queued(filter_);
-  if (got_) me.spend_budget();
+  if (got_) process::spend_budget();
   return static_cast<bool>(got_);
 }
 

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "name_table.hpp"
+#include "peeper/runtime/detail/block_pool.hpp"
 #include "peeper/runtime/detail/runtime_core.hpp"
 #include "peeper/runtime/errors.hpp"
 #include "peeper/runtime/log.hpp"
@@ -59,12 +60,18 @@ static_assert(sizeof(void*) != 8 || process_room <= 96,
               "a process over 96 bytes pushes an instance's 120-byte behaviours into a bigger "
               "malloc chunk: keep it packed");
 
+// The block's size class is written into its room, where make() finds it.
 void* behaviour::operator new(std::size_t size) {
-  return static_cast<char*>(::operator new(process_room + size)) + process_room;
+  const std::uint8_t cls = block_pool::class_of(process_room + size);
+  auto* room = static_cast<unsigned char*>(block_pool::allocate(cls, process_room + size));
+  room[0] = cls;
+  return room + process_room;
 }
 
-void behaviour::operator delete(void* p) noexcept {
-  if (p != nullptr) ::operator delete(static_cast<char*>(p) - process_room);
+void behaviour::operator delete(void* p, std::size_t size) noexcept {
+  if (p == nullptr) return;
+  block_pool::deallocate(block_pool::class_of(process_room + size),
+                         static_cast<char*>(p) - process_room);
 }
 
 process* process::make(runtime_core& rt, std::uint64_t id, std::unique_ptr<behaviour>& b) {
@@ -73,12 +80,14 @@ process* process::make(runtime_core& rt, std::uint64_t id, std::unique_ptr<behav
   if (whole != static_cast<void*>(b.get())) {
     throw bad_argument("spawn: a behaviour must be the first base of its class");
   }
-  auto* p = new (static_cast<char*>(whole) - process_room) process(rt, id);
+  auto* room = static_cast<unsigned char*>(whole) - process_room;
+  auto* p = new (room) process(rt, id, room[0]);
   (void)b.release();  // the process owns it now
   return p;
 }
 
-process::process(runtime_core& rt, std::uint64_t id) noexcept : id_(id), rt_(&rt) {}
+process::process(runtime_core& rt, std::uint64_t id, std::uint8_t block_class) noexcept
+    : block_class_(block_class), id_(id), rt_(&rt) {}
 
 process::~process() {
   // An exited process has emptied everything; one that never ran (runtime
@@ -94,8 +103,9 @@ process::~process() {
 }
 
 void process::destroy() noexcept {
+  const std::uint8_t cls = block_class_;
   this->~process();
-  ::operator delete(static_cast<void*>(this));  // the block behaviour::operator new made
+  block_pool::deallocate(cls, this);  // the block behaviour::operator new made
 }
 
 bool process::budget_spent() noexcept { return tl_budget <= 0; }

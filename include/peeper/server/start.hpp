@@ -121,7 +121,7 @@ template <class Impl>
 std::shared_ptr<instance_core<typename Impl::state_type>> make_core(
     runtime_core& rt, const server_options<typename Impl::state_type>& o) {
   using S = typename Impl::state_type;
-  auto core = std::make_shared<instance_core<S>>(rt, o.name, o.state, o.listener);
+  auto core = instance_core<S>::make(rt, o.name, o.state, o.listener);
   core->set_table_policy(o.keep_tables);
   core->set_settings({instance_flags(o), o.init_timeout});
   static const core_base::server_kind kind{type_id<Impl>(), &start_instance_linked<Impl>};

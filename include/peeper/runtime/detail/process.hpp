@@ -75,8 +75,8 @@ class behaviour {
   // pointer between them). The block lives as long as the process's pids.
   /// Throws std::bad_alloc.
   static void* operator new(std::size_t size);
-  /// Frees a behaviour that never became a process.
-  static void operator delete(void* p) noexcept;
+  /// Frees a behaviour that never became a process (`size`: its dynamic type's).
+  static void operator delete(void* p, std::size_t size) noexcept;
   // Over-aligned behaviours would misplace the process: none exist.
   static void* operator new(std::size_t, std::align_val_t) = delete;
 };
@@ -213,7 +213,7 @@ class process {
   process* run_next_ = nullptr;
 
  private:
-  process(runtime_core& rt, std::uint64_t id) noexcept;
+  process(runtime_core& rt, std::uint64_t id, std::uint8_t block_class) noexcept;
   ~process();
   void destroy() noexcept;
   void drain_inbox();
@@ -231,6 +231,7 @@ class process {
   // (with a 120-byte behaviour, a 224-byte malloc chunk; three per Peeper instance).
   std::atomic<bool> named_{false};      // holds or held a name: release names on exit
   std::atomic<bool> scheduled_{false};  // scheduler bookkeeping
+  const std::uint8_t block_class_;      // the block's block_pool class (see destroy)
   std::uint32_t live_slot_ = 0;         // the runtime's live-process table
 
  private:

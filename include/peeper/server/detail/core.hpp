@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "peeper/gen_server/start.hpp"
+#include "peeper/runtime/detail/block_pool.hpp"
 #include "peeper/runtime/detail/runtime_core.hpp"
 #include "peeper/runtime/dictionary.hpp"
 #include "peeper/runtime/names.hpp"
@@ -379,6 +380,17 @@ concept custom_commit = requires(Impl& i, State& saved, State& live) {
 template <class State>
 class instance_core final : public core_base {
  public:
+  /// A new core with its count in one block of the runtime's block pool (a
+  /// million instances are a million cores). Throws std::bad_alloc.
+  static std::shared_ptr<instance_core> make(runtime_core& rt, std::optional<name> n, State initial,
+                                             listener<State> l) {
+    if constexpr (alignof(instance_core) <= block_pool::granule) {
+      return std::allocate_shared<instance_core>(block_pool::allocator<instance_core>{}, rt,
+                                                 std::move(n), std::move(initial), std::move(l));
+    } else {
+      return std::make_shared<instance_core>(rt, std::move(n), std::move(initial), std::move(l));
+    }
+  }
   instance_core(runtime_core& rt, std::optional<name> n, State initial, listener<State> l)
       : core_base(rt, std::move(n)), committed_(std::move(initial)) {
     if (l.on_state_changed || l.on_terminate) {
@@ -389,8 +401,7 @@ class instance_core final : public core_base {
   [[nodiscard]] type_id_t state_type() const noexcept override { return type_id<State>(); }
 
   [[nodiscard]] std::shared_ptr<core_base> make_successor() const override {
-    auto next =
-        std::make_shared<instance_core<State>>(rt(), std::nullopt, committed(), listener<State>{});
+    auto next = make(rt(), std::nullopt, committed(), listener<State>{});
     next->set_server_kind(server_kind_of());
     next->copy_config(*this);  // name, tables, settings and the very same listener
     return next;
