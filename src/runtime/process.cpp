@@ -58,7 +58,7 @@ process& current_or_throw(const char* what) {
 
 static_assert(sizeof(void*) != 8 || process_room <= 96,
               "a process over 96 bytes pushes an instance's 120-byte behaviours into a bigger "
-              "malloc chunk: keep it packed");
+              "pool block: keep it packed");
 
 // The block's size class is written into its room, where make() finds it.
 void* behaviour::operator new(std::size_t size) {

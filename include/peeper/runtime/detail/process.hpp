@@ -71,8 +71,8 @@ class behaviour {
   [[nodiscard]] virtual const std::string* handling() const noexcept { return nullptr; }
 
   // A behaviour is allocated with room for its process in front: spawn builds
-  // the process there, so the two are one heap block (one malloc header, no
-  // pointer between them). The block lives as long as the process's pids.
+  // the process there, so the two are one block_pool block (no pointer
+  // between them, no per-block header). The block lives as long as the process's pids.
   /// Throws std::bad_alloc.
   static void* operator new(std::size_t size);
   /// Frees a behaviour that never became a process (`size`: its dynamic type's).
@@ -228,7 +228,7 @@ class process {
 
  public:
   // The flags and counters first, packed: the block stays within 96 bytes
-  // (with a 120-byte behaviour, a 224-byte malloc chunk; three per Peeper instance).
+  // (with a 120-byte behaviour, a 224-byte pool block; three per Peeper instance).
   std::atomic<bool> named_{false};      // holds or held a name: release names on exit
   std::atomic<bool> scheduled_{false};  // scheduler bookkeeping
   const std::uint8_t block_class_;      // the block's block_pool class (see destroy)

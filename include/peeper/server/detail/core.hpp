@@ -470,6 +470,6 @@ class instance_core final : public core_base {
 };
 
 static_assert(sizeof(void*) != 8 || sizeof(instance_core<int>) <= 120,
-              "an idle instance's core over 120 bytes takes a bigger malloc chunk: keep it packed");
+              "an idle instance's core over 120 bytes takes a bigger pool block: keep it packed");
 
 }  // namespace peeper::detail
