@@ -45,29 +45,33 @@ class pool {
   // Throws std::bad_alloc.
   free_block* take(std::size_t cls, std::uint16_t& n) {
     size_class& c = classes_[cls];
-    const std::lock_guard hold(c.lock);
-    if (c.free != nullptr) {
-      free_block* first = c.free;
-      free_block* last = first;
-      n = 1;
-      while (n < batch && last->next != nullptr) {
-        last = last->next;
-        ++n;
-      }
-      c.free = last->next;
-      last->next = nullptr;
-      return first;
-    }
     const std::size_t size = cls * granule;
-    if (static_cast<std::size_t>(c.carve_end - c.carve) < size) new_slab(c, size);
-    const auto fit = static_cast<std::size_t>(c.carve_end - c.carve) / size;
-    n = static_cast<std::uint16_t>(std::min<std::size_t>(batch, fit));
-    free_block* first = nullptr;
-    for (std::uint16_t i = 0; i < n; ++i) {
-      c.carve_end -= size;  // from the end, so the list runs in address order
-      first = new (c.carve_end) free_block{first};
+    char* fresh = nullptr;
+    {
+      const std::lock_guard hold(c.lock);
+      if (c.free != nullptr) {
+        free_block* first = c.free;
+        free_block* last = first;
+        n = 1;
+        while (n < batch && last->next != nullptr) {
+          last = last->next;
+          ++n;
+        }
+        c.free = last->next;
+        last->next = nullptr;
+        return first;
+      }
+      if (static_cast<std::size_t>(c.carve_end - c.carve) < size) new_slab(c, size);
+      const auto fit = static_cast<std::size_t>(c.carve_end - c.carve) / size;
+      n = static_cast<std::uint16_t>(std::min<std::size_t>(batch, fit));
+      c.carve_end -= n * size;  // from the end
+      fresh = c.carve_end;
     }
-    return first;
+    // Linked outside the lock: writing the links is the memory's first touch,
+    // and the page faults it takes would keep the other threads waiting.
+    free_block* first = nullptr;
+    for (std::size_t i = n; i-- > 0;) first = new (fresh + i * size) free_block{first};
+    return first;  // in address order
   }
 
   // Takes back the list first..last of class `cls`.
