@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -17,24 +18,33 @@
 namespace block_pool_test {
 namespace pool = peeper::detail::block_pool;
 
-TEST(BlockPool, SizeClassesAreSixteenByteStepsUpToOneKibibyte) {
+// A class is its block size in 8-byte steps; a block that may need 16-alignment
+// is rounded to a multiple of 16.
+TEST(BlockPool, SizeClassesAreEightByteStepsUpToOneKibibyte) {
   if (!pool::enabled) GTEST_SKIP() << "under AddressSanitizer every block is ::operator new's";
   EXPECT_EQ(pool::class_of(0), 0);
-  EXPECT_EQ(pool::class_of(1), 1);
-  EXPECT_EQ(pool::class_of(16), 1);
-  EXPECT_EQ(pool::class_of(17), 2);
-  EXPECT_EQ(pool::class_of(216), 14);
-  EXPECT_EQ(pool::class_of(1024), 64);
+  EXPECT_EQ(pool::class_of(1), 2);
+  EXPECT_EQ(pool::class_of(16), 2);
+  EXPECT_EQ(pool::class_of(17), 4);
+  EXPECT_EQ(pool::class_of(216), 28);
+  EXPECT_EQ(pool::class_of(1024), 128);
   EXPECT_EQ(pool::class_of(1025), 0);
+  EXPECT_EQ(pool::class_of(1, 8), 1);
+  EXPECT_EQ(pool::class_of(136, 8), 17);
+  EXPECT_EQ(pool::class_of(137, 8), 18);
+  EXPECT_EQ(pool::class_of(136, 4), 17);
+  EXPECT_EQ(pool::class_of(1025, 8), 0);
 }
 
-TEST(BlockPool, BlocksAreAlignedDistinctAndWholeAndAFreedOneIsReused) {
-  constexpr std::size_t size = 200;
-  const std::uint8_t cls = pool::class_of(size);
+class BlockPoolSizes : public ::testing::TestWithParam<std::pair<std::size_t, std::size_t>> {};
+
+TEST_P(BlockPoolSizes, BlocksAreAlignedDistinctAndWholeAndAFreedOneIsReused) {
+  const auto [size, align] = GetParam();
+  const std::uint8_t cls = pool::class_of(size, align);
   std::vector<void*> blocks;
   for (int i = 0; i < 500; ++i) {  // more than a batch and a cache hold
     void* b = pool::allocate(cls, size);
-    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(b) % 16, 0U);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(b) % align, 0U);
     std::memset(b, i & 0xff, size);
     blocks.push_back(b);
   }
@@ -54,6 +64,12 @@ TEST(BlockPool, BlocksAreAlignedDistinctAndWholeAndAFreedOneIsReused) {
   blocks.push_back(last);
   for (void* b : blocks) pool::deallocate(cls, b);
 }
+
+// 200 bytes 16-aligned (a class of its own: 208), 136 bytes 8-aligned (an odd step: 8-aligned
+// only).
+INSTANTIATE_TEST_SUITE_P(SizeAndAlignment, BlockPoolSizes,
+                         ::testing::Values(std::pair<std::size_t, std::size_t>{200, 16},
+                                           std::pair<std::size_t, std::size_t>{136, 8}));
 
 TEST(BlockPool, BlocksOverOneKibibyteAreOperatorNews) {
   constexpr std::size_t size = 4096;

@@ -10,7 +10,7 @@
 namespace peeper::detail::block_pool {
 namespace {
 
-constexpr std::size_t classes = largest / granule;
+constexpr std::size_t classes = largest / step;
 constexpr std::uint16_t batch = 32;               // blocks a thread takes or gives back at once
 constexpr std::uint16_t cache_limit = 2 * batch;  // free blocks a thread keeps per class
 constexpr std::size_t first_slab = std::size_t{64} << 10U;
@@ -45,7 +45,7 @@ class pool {
   // Throws std::bad_alloc.
   free_block* take(std::size_t cls, std::uint16_t& n) {
     size_class& c = classes_[cls];
-    const std::size_t size = cls * granule;
+    const std::size_t size = cls * step;
     char* fresh = nullptr;
     {
       const std::lock_guard hold(c.lock);
@@ -91,7 +91,9 @@ class pool {
       header->next = slabs_;
       slabs_ = header;
     }
-    // The old slab's remainder, smaller than a block, is left unused.
+    // The old slab's remainder, smaller than a block, is left unused. Blocks
+    // are carved down from the end, trimmed to whole blocks: for a size that
+    // is a multiple of 16 the end stays 16-aligned, and so do the blocks.
     c.carve = static_cast<char*>(raw) + sizeof(slab_header);
     c.carve_end = static_cast<char*>(raw) + c.next_slab;
     c.carve_end -= static_cast<std::size_t>(c.carve_end - c.carve) % size;

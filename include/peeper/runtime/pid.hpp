@@ -37,7 +37,9 @@ class pid {
   /// "<N.num.serial>" (N >= 1 numbers its node, see set_pid_printer).
   [[nodiscard]] std::string to_string() const;
 
-  friend bool operator==(const pid& a, const pid& b) noexcept { return a.id() == b.id(); }
+  // A process has one id and one pid object (ids are never reused; a remote process has
+  // one stand-in), so comparing the objects compares the ids without reading either.
+  friend bool operator==(const pid& a, const pid& b) noexcept { return a.p_.get() == b.p_.get(); }
   friend std::strong_ordering operator<=>(const pid& a, const pid& b) noexcept {
     return a.id() <=> b.id();
   }
@@ -85,7 +87,7 @@ class ref {
 template <>
 struct std::hash<peeper::pid> {
   std::size_t operator()(const peeper::pid& p) const noexcept {
-    return std::hash<std::uint64_t>{}(p.id());
+    return std::hash<const void*>{}(p.control_block());  // as ==, without reading the process
   }
 };
 template <>
