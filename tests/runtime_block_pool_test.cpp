@@ -65,8 +65,7 @@ TEST_P(BlockPoolSizes, BlocksAreAlignedDistinctAndWholeAndAFreedOneIsReused) {
   for (void* b : blocks) pool::deallocate(cls, b);
 }
 
-// 200 bytes 16-aligned (a class of its own: 208), 136 bytes 8-aligned (an odd step: 8-aligned
-// only).
+// 200 bytes, 16-aligned (rounded to 208); 136 bytes, 8-aligned (an odd number of steps).
 INSTANTIATE_TEST_SUITE_P(SizeAndAlignment, BlockPoolSizes,
                          ::testing::Values(std::pair<std::size_t, std::size_t>{200, 16},
                                            std::pair<std::size_t, std::size_t>{136, 8}));
