@@ -1,6 +1,7 @@
 #pragma once
-// The heap of the runtime's long-lived small blocks: a process with its
-// behaviour (one block, see process.hpp) and a Peeper instance's core.
+// The heap of the runtime's small blocks: a process with its behaviour (one
+// block, see process.hpp), a Peeper instance's core, and the envelopes that
+// messages and signals travel in (envelope.hpp).
 //
 // Why not plain malloc: glibc gives each scheduler thread its own arena and
 // grows it one 4 KiB page at a time, each an mprotect under the address
