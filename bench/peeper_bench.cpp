@@ -78,6 +78,56 @@ void BM_PeeperCast(benchmark::State& s) {
 }
 BENCHMARK(BM_PeeperCast)->UseRealTime();
 
+// Both side by side in one run: each iteration times a round to a plain
+// GenServer and a round to a Peeper instance, in alternating order, so that
+// the drift of a shared machine weighs on both alike. Counters: ns per
+// message for each, and ratio = Peeper's time / the GenServer's.
+template <class Round>
+void side_by_side(benchmark::State& s, int per_round, Round round) {
+  using clock = std::chrono::steady_clock;
+  auto plain = peeper::start<counter>(rt(), 0L).value();
+  auto kept = peeper::start<counter>(rt(), opts()).value();
+  clock::duration plain_time{};
+  clock::duration kept_time{};
+  bool plain_first = true;
+  for (auto _ : s) {
+    for (int turn = 0; turn < 2; ++turn) {
+      const bool on_plain = (turn == 0) == plain_first;
+      const auto t0 = clock::now();
+      if (on_plain) {
+        round(plain);
+      } else {
+        round(kept);
+      }
+      (on_plain ? plain_time : kept_time) += clock::now() - t0;
+    }
+    plain_first = !plain_first;
+  }
+  const double messages = double(s.iterations()) * per_round;
+  s.counters["genserver_ns"] = double(plain_time.count()) / messages;
+  s.counters["peeper_ns"] = double(kept_time.count()) / messages;
+  s.counters["ratio"] = double(kept_time.count()) / double(plain_time.count());
+  peeper::stop(plain);
+  peeper::stop(kept);
+}
+
+constexpr int calls_per_round = 1'000;
+
+void BM_CallSideBySide(benchmark::State& s) {
+  side_by_side(s, calls_per_round, [](const auto& c) {
+    for (int i = 0; i < calls_per_round; ++i) benchmark::DoNotOptimize(peeper::call(c, get{}));
+  });
+}
+BENCHMARK(BM_CallSideBySide)->UseRealTime();
+
+void BM_CastSideBySide(benchmark::State& s) {
+  side_by_side(s, casts_per_round, [](const auto& c) {
+    for (int i = 0; i < casts_per_round; ++i) peeper::cast(c, inc{});
+    benchmark::DoNotOptimize(peeper::call(c, get{}));
+  });
+}
+BENCHMARK(BM_CastSideBySide)->UseRealTime();
+
 // Kill the worker, then the first call answered with the preserved state.
 void BM_PeeperRecovery(benchmark::State& s) {
   auto c = peeper::start<counter>(rt(), opts(1'000'000'000)).value();

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "peeper/server/detail/state_cell.hpp"
 #include "peeper_test_support.hpp"
 
 namespace peeper_listener_test {
@@ -282,6 +283,47 @@ TEST(peeper_listener, a_custom_commit_decides_what_is_saved) {
   EXPECT_EQ(peeper::call(s, read_partial{}), "2 b 3");  // the read did not commit
   crash_worker(rt, s);
   EXPECT_EQ(peeper::call(s, read_partial{}), "2 initial 4");  // restarted from what commit saved
+}
+
+/// The same with a small trivially copyable state, which the core keeps
+/// without a lock (state_cell.hpp): the hook still decides what is saved.
+struct small_partial_state {
+  long n = 0;
+  long scratch = 100;
+  int commits = 0;
+};
+struct touch_small {
+  long scratch;
+};
+struct small_partial : peeper::gen_server<small_partial, small_partial_state> {
+  void commit(small_partial_state& saved, small_partial_state& live) {
+    saved.n = live.n;
+    saved.commits += 1;
+    live.commits = saved.commits;
+  }
+  auto handle_cast(touch_small m, small_partial_state& s) {
+    s.n += 1;
+    s.scratch = m.scratch;
+    return peeper::noreply();
+  }
+  auto handle_call(read_partial /*m*/, const small_partial_state& s) {
+    return peeper::reply(std::to_string(s.n) + " " + std::to_string(s.scratch) + " " +
+                         std::to_string(s.commits));
+  }
+};
+static_assert(peeper::detail::state_cell_kind_of<small_partial_state>() ==
+              peeper::detail::state_cell_kind::sequence);
+
+TEST(peeper_listener, a_custom_commit_decides_what_is_saved_of_a_small_state) {
+  quiet_log quiet;
+  peeper::runtime rt;
+  auto s = peeper::start<small_partial>(rt, peeper::server_options<small_partial_state>{}).value();
+  EXPECT_EQ(peeper::call(s, read_partial{}), "0 100 1");
+  peeper::cast(s, touch_small{1});
+  peeper::cast(s, touch_small{2});
+  EXPECT_EQ(peeper::call(s, read_partial{}), "2 2 3");
+  crash_worker(rt, s);
+  EXPECT_EQ(peeper::call(s, read_partial{}), "2 100 4");
 }
 
 // ---- the keeper answers only the current worker ------------------------------------------------

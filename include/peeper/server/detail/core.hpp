@@ -23,6 +23,7 @@
 #include "peeper/runtime/names.hpp"
 #include "peeper/runtime/task.hpp"
 #include "peeper/server/detail/route.hpp"
+#include "peeper/server/detail/state_cell.hpp"
 #include "peeper/server/options.hpp"
 #include "peeper/supervisor/flags.hpp"
 #include "peeper/table/any_table.hpp"
@@ -346,7 +347,8 @@ class core_base {
   [[no_unique_address]] route keeper_;
 
  protected:
-  // Also guards instance_core's committed state: nothing holds it while taking another.
+  // Also guards an instance_core's committed state if it is a locked one (state_cell.hpp):
+  // nothing holds it while taking another.
   mutable small_mutex mutex_;
 };
 
@@ -413,31 +415,24 @@ class instance_core final : public core_base {
   }
 
   /// A copy of the last committed state.
-  [[nodiscard]] State committed() const {
-    std::lock_guard lock(mutex_);
-    return committed_;
-  }
+  [[nodiscard]] State committed() const { return committed_.load(mutex_); }
   /// Replaces the committed state with `live` (through Impl::commit if it
-  /// has one), and tells the listener.
+  /// has one), and tells the listener. Called by the instance's worker only.
   template <class Impl>
   void commit(Impl& impl, State& live) {
     if (hooks().on_state_changed) {
-      std::unique_lock lock(mutex_);
-      State old = committed_;
+      // Only this worker writes the state: what it reads before and after
+      // its store is its own commit, with no lock held between them.
+      State old = committed();
       store(impl, live);
-      state_changed<State> event{std::move(old), committed_};
-      lock.unlock();
-      notify(std::move(event));
+      notify(state_changed<State>{std::move(old), committed()});
       return;
     }
-    std::lock_guard lock(mutex_);
     store(impl, live);
   }
-  /// Replaces the committed state (a transferred instance's first state).
-  void reset(State s) {
-    std::lock_guard lock(mutex_);
-    committed_ = std::move(s);
-  }
+  /// Replaces the committed state (a transferred instance's first state,
+  /// before any worker runs on this core).
+  void reset(State s) { committed_.store(std::move(s), mutex_); }
   /// Tells the listener a worker ended.
   void terminated(const exit_reason& reason) {
     if (hooks().on_terminate) {
@@ -454,10 +449,14 @@ class instance_core final : public core_base {
  private:
   template <class Impl>
   void store(Impl& impl, State& live) {
-    if constexpr (custom_commit<Impl, State>) {
-      impl.commit(committed_, live);
+    if constexpr (!custom_commit<Impl, State>) {
+      committed_.store(live, mutex_);
+    } else if constexpr (state_cell_kind_of<State>() == state_cell_kind::locked) {
+      committed_.update([&](State& saved) { impl.commit(saved, live); }, mutex_);
     } else {
-      committed_ = live;
+      State saved = committed();  // small and trivially copyable
+      impl.commit(saved, live);
+      committed_.store(saved, mutex_);
     }
   }
   template <class Event>
@@ -466,7 +465,7 @@ class instance_core final : public core_base {
     keeper_route().deliver(e);
   }
 
-  State committed_;  // guarded by mutex_
+  state_cell<State> committed_;  // locked states: guarded by mutex_
 };
 
 static_assert(sizeof(void*) != 8 || sizeof(instance_core<int>) <= 120,
