@@ -62,8 +62,8 @@ struct envelope {
   static void* operator new(std::size_t size, std::align_val_t align) {
     return ::operator new(size, align);
   }
-  static void operator delete(void* p, std::size_t size, std::align_val_t align) noexcept {
-    ::operator delete(p, size, align);
+  static void operator delete(void* p, std::size_t /*size*/, std::align_val_t align) noexcept {
+    ::operator delete(p, align);  // the sized global form needs -fsized-deallocation in Clang
   }
 
   envelope* next = nullptr;

@@ -33,15 +33,10 @@ enum class state_cell_kind : std::uint8_t { word, sequence, locked };
 
 template <class State>
 constexpr state_cell_kind state_cell_kind_of() noexcept {
-  if constexpr (!std::is_trivially_copyable_v<State> || alignof(State) > 8) {
-    return state_cell_kind::locked;
-  } else if constexpr (sizeof(State) <= 8) {
-    return state_cell_kind::word;
-  } else if constexpr (sizeof(State) <= 64) {
-    return state_cell_kind::sequence;
-  } else {
+  if (!std::is_trivially_copyable_v<State> || alignof(State) > 8 || sizeof(State) > 64) {
     return state_cell_kind::locked;
   }
+  return sizeof(State) <= 8 ? state_cell_kind::word : state_cell_kind::sequence;
 }
 
 template <class State, state_cell_kind = state_cell_kind_of<State>()>
