@@ -248,79 +248,77 @@ TEST(peeper_listener, a_read_only_callback_commits_nothing) {
 
 /// Commits only `n` into the saved state (a user's cheap commit for big
 /// states): `scratch` is never saved, so a restart shows the initial one.
+/// With a long scratch the state is small and trivially copyable, which the
+/// core keeps without a lock (state_cell.hpp): the hook decides all the same.
+template <class Scratch>
+Scratch initial_scratch();
+template <>
+std::string initial_scratch() {
+  return "initial";
+}
+template <>
+long initial_scratch() {
+  return 100;
+}
+std::string text(const std::string& s) { return s; }
+std::string text(long v) { return std::to_string(v); }
+
+template <class Scratch>
 struct partial_state {
   long n = 0;
-  std::string scratch = "initial";
+  Scratch scratch = initial_scratch<Scratch>();
   int commits = 0;
 };
+template <class Scratch>
 struct touch {
-  std::string scratch;
+  Scratch scratch;
 };
 struct read_partial {};
-struct partial : peeper::gen_server<partial, partial_state> {
-  void commit(partial_state& saved, partial_state& live) {
+template <class Scratch>
+struct partial : peeper::gen_server<partial<Scratch>, partial_state<Scratch>> {
+  void commit(partial_state<Scratch>& saved, partial_state<Scratch>& live) {
     saved.n = live.n;
     saved.commits += 1;
     live.commits = saved.commits;
   }
-  auto handle_cast(touch m, partial_state& s) {
+  auto handle_cast(touch<Scratch> m, partial_state<Scratch>& s) {
     s.n += 1;
     s.scratch = m.scratch;
     return peeper::noreply();
   }
-  auto handle_call(read_partial /*m*/, const partial_state& s) {
-    return peeper::reply(std::to_string(s.n) + " " + s.scratch + " " + std::to_string(s.commits));
+  auto handle_call(read_partial /*m*/, const partial_state<Scratch>& s) {
+    return peeper::reply(std::to_string(s.n) + " " + text(s.scratch) + " " +
+                         std::to_string(s.commits));
   }
 };
+static_assert(peeper::detail::state_cell_kind_of<partial_state<long>>() ==
+              peeper::detail::state_cell_kind::sequence);
+
+template <class Scratch>
+peeper::instance<partial<Scratch>> start_partial(peeper::runtime& rt) {
+  return peeper::start<partial<Scratch>>(rt, peeper::server_options<partial_state<Scratch>>{})
+      .value();
+}
 
 TEST(peeper_listener, a_custom_commit_decides_what_is_saved) {
   quiet_log quiet;
   peeper::runtime rt;
-  auto s = peeper::start<partial>(rt, peeper::server_options<partial_state>{}).value();
+  auto s = start_partial<std::string>(rt);
   EXPECT_EQ(peeper::call(s, read_partial{}), "0 initial 1");  // init committed once
-  peeper::cast(s, touch{"a"});
-  peeper::cast(s, touch{"b"});
+  peeper::cast(s, touch<std::string>{"a"});
+  peeper::cast(s, touch<std::string>{"b"});
   EXPECT_EQ(peeper::call(s, read_partial{}), "2 b 3");  // the read did not commit
   crash_worker(rt, s);
   EXPECT_EQ(peeper::call(s, read_partial{}), "2 initial 4");  // restarted from what commit saved
 }
 
-/// The same with a small trivially copyable state, which the core keeps
-/// without a lock (state_cell.hpp): the hook still decides what is saved.
-struct small_partial_state {
-  long n = 0;
-  long scratch = 100;
-  int commits = 0;
-};
-struct touch_small {
-  long scratch;
-};
-struct small_partial : peeper::gen_server<small_partial, small_partial_state> {
-  void commit(small_partial_state& saved, small_partial_state& live) {
-    saved.n = live.n;
-    saved.commits += 1;
-    live.commits = saved.commits;
-  }
-  auto handle_cast(touch_small m, small_partial_state& s) {
-    s.n += 1;
-    s.scratch = m.scratch;
-    return peeper::noreply();
-  }
-  auto handle_call(read_partial /*m*/, const small_partial_state& s) {
-    return peeper::reply(std::to_string(s.n) + " " + std::to_string(s.scratch) + " " +
-                         std::to_string(s.commits));
-  }
-};
-static_assert(peeper::detail::state_cell_kind_of<small_partial_state>() ==
-              peeper::detail::state_cell_kind::sequence);
-
 TEST(peeper_listener, a_custom_commit_decides_what_is_saved_of_a_small_state) {
   quiet_log quiet;
   peeper::runtime rt;
-  auto s = peeper::start<small_partial>(rt, peeper::server_options<small_partial_state>{}).value();
+  auto s = start_partial<long>(rt);
   EXPECT_EQ(peeper::call(s, read_partial{}), "0 100 1");
-  peeper::cast(s, touch_small{1});
-  peeper::cast(s, touch_small{2});
+  peeper::cast(s, touch<long>{1});
+  peeper::cast(s, touch<long>{2});
   EXPECT_EQ(peeper::call(s, read_partial{}), "2 2 3");
   crash_worker(rt, s);
   EXPECT_EQ(peeper::call(s, read_partial{}), "2 100 4");

@@ -76,6 +76,16 @@ TEST(StateCell, ALockedCellUpdatesInPlace) {
   EXPECT_EQ(cell.load(m), (std::vector<int>{1, 2, 3}));
 }
 
+TEST(StateCell, EveryKindUpdatesThroughAFunction) {
+  small_mutex m;
+  state_cell<int> word(1);
+  word.update([](int& v) { v += 41; }, m);
+  EXPECT_EQ(word.load(m), 42);
+  state_cell<twelve_bytes> sequence(twelve_bytes{1, 2, 3});
+  sequence.update([](twelve_bytes& v) { v.c = 30; }, m);
+  EXPECT_EQ(sequence.load(m), (twelve_bytes{1, 2, 30}));
+}
+
 // One writer stores ever larger untorn values; readers on other threads check
 // that every value they load is untorn and none goes back in time.
 template <class State, class Make, class Check>

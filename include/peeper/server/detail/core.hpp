@@ -449,14 +449,10 @@ class instance_core final : public core_base {
  private:
   template <class Impl>
   void store(Impl& impl, State& live) {
-    if constexpr (!custom_commit<Impl, State>) {
-      committed_.store(live, mutex_);
-    } else if constexpr (state_cell_kind_of<State>() == state_cell_kind::locked) {
+    if constexpr (custom_commit<Impl, State>) {
       committed_.update([&](State& saved) { impl.commit(saved, live); }, mutex_);
     } else {
-      State saved = committed();  // small and trivially copyable
-      impl.commit(saved, live);
-      committed_.store(saved, mutex_);
+      committed_.store(live, mutex_);
     }
   }
   template <class Event>

@@ -10,8 +10,9 @@
 //   - anything else: the state itself, under the core's mutex.
 // One writer at a time: the instance's worker commits, and a transfer resets
 // the state of a core no worker runs on yet. Readers may be any thread.
-// Every cell offers load(mutex) and store(state, mutex); only the locked one
-// uses the core's mutex, and only it has update(f, mutex).
+// Every cell offers load(mutex), store(state, mutex) and update(f, mutex)
+// (f changes the state: a user's commit hook); only the locked one uses the
+// core's mutex, and only it updates in place.
 #pragma once
 
 #include <array>
@@ -42,6 +43,14 @@ constexpr state_cell_kind state_cell_kind_of() noexcept {
 template <class State, state_cell_kind = state_cell_kind_of<State>()>
 class state_cell;
 
+/// The trivially copyable State whose bytes begin at `p`.
+template <class State>
+State state_from_bytes(const void* p) noexcept {
+  std::array<unsigned char, sizeof(State)> bytes;
+  std::memcpy(bytes.data(), p, sizeof(State));
+  return std::bit_cast<State>(bytes);
+}
+
 /// A state of up to 8 bytes in one atomic word (4 bytes if it fits: an idle
 /// instance with an int state stays in its pool block).
 template <class State>
@@ -56,6 +65,13 @@ class state_cell<State, state_cell_kind::word> {
   void store(const State& s, small_mutex& /*unused*/) noexcept {
     word_.store(pack(s), std::memory_order_release);
   }
+  /// Runs f(State&) on a copy and stores it (by the one writer).
+  template <class F>
+  void update(F f, small_mutex& m) {
+    State s = load(m);
+    f(s);
+    store(s, m);
+  }
 
  private:
   static word pack(const State& s) noexcept {
@@ -63,11 +79,7 @@ class state_cell<State, state_cell_kind::word> {
     std::memcpy(&w, &s, sizeof(State));
     return w;
   }
-  static State unpack(word w) noexcept {
-    std::array<unsigned char, sizeof(State)> bytes;
-    std::memcpy(bytes.data(), &w, sizeof(State));
-    return std::bit_cast<State>(bytes);
-  }
+  static State unpack(word w) noexcept { return state_from_bytes<State>(&w); }
   std::atomic<word> word_;
 };
 
@@ -92,11 +104,16 @@ class state_cell<State, state_cell_kind::sequence> {
       }
       std::this_thread::yield();  // a write is under way (its thread may have been preempted)
     }
-    std::array<unsigned char, sizeof(State)> bytes;
-    std::memcpy(bytes.data(), b.data(), sizeof(State));
-    return std::bit_cast<State>(bytes);
+    return state_from_bytes<State>(b.data());
   }
   void store(const State& s, small_mutex& /*unused*/) noexcept { write(s); }
+  /// Runs f(State&) on a copy and stores it (by the one writer).
+  template <class F>
+  void update(F f, small_mutex& m) {
+    State s = load(m);
+    f(s);
+    write(s);
+  }
 
  private:
   void write(const State& s) noexcept {
@@ -128,7 +145,7 @@ class state_cell<State, state_cell_kind::locked> {
     std::lock_guard lock(m);
     state_ = std::forward<S>(s);
   }
-  /// Runs f(State&) on the state under the lock (a user's commit hook).
+  /// Runs f(State&) on the state in place, under the lock.
   template <class F>
   void update(F f, small_mutex& m) {
     std::lock_guard lock(m);
