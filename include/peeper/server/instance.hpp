@@ -80,26 +80,49 @@ namespace detail {
 
 /// Routes requests to an instance's current worker (see pid_route).
 struct instance_route {
-  std::shared_ptr<core_base> core;
-  [[nodiscard]] bool valid() const { return core != nullptr; }
-  [[nodiscard]] pid server() const { return core->worker_route().target(); }
-  [[nodiscard]] bool is(const process& p) const { return server().id() == p.id(); }
-  bool push(envelope_ptr& e) const { return core->worker_route().deliver(e); }
+  core_base* core = nullptr;
+  std::shared_ptr<core_base> owner;  // keeps `core` alive unless the caller's handle does
+
+  [[nodiscard]] bool valid() const noexcept { return core != nullptr; }
+  /// Null: push names the worker that takes the request in its reply channel.
+  [[nodiscard]] pid server() const noexcept { return {}; }
+  [[nodiscard]] bool is(const process& p) const {
+    return core->worker_route().target().id() == p.id();
+  }
+  /// Names the current worker in the request's reply channel under the
+  /// route's lock, as it pushes (a request that waits for a restart is
+  /// named by the worker that takes it).
+  bool push(envelope_ptr& e) const {
+    auto* ch = static_cast<request_envelope&>(*e).reply_to.get();
+    return core->worker_route().deliver(e, [ch](const pid& worker) {
+      if (ch != nullptr) ch->set_server(worker);
+    });
+  }
   [[nodiscard]] runtime_core& rt() const noexcept { return core->rt(); }
 };
 
+/// A route through the handle's own core while it is current (no reference
+/// taken: for a caller that keeps `s` alive until answered), else through
+/// the current core, held by the route.
+template <class Impl>
+instance_route borrowed_route_to(const instance<Impl>& s) {
+  if (auto* c = s.held_core()) return {c, nullptr};
+  auto c = s.core();
+  return {c.get(), std::move(c)};
+}
+/// A route that holds the current core (for an operation that may outlive `s`).
 template <class Impl>
 instance_route route_to(const instance<Impl>& s) {
-  return {s.core()};
+  auto c = s.core();
+  return {c.get(), std::move(c)};
 }
 
 /// cast and send: straight to the held core's route when it is current,
 /// else through the current core. False if the instance is gone.
 template <class Impl>
 bool push_to(const instance<Impl>& s, envelope_ptr& e) {
-  if (auto* c = s.held_core()) return c->worker_route().deliver(e);
-  auto r = route_to(s);
-  return r.valid() && r.push(e);
+  auto r = borrowed_route_to(s);
+  return r.valid() && r.core->worker_route().deliver(e);
 }
 
 void stop_instance(const pid& supervisor, exit_reason reason, timeout_t timeout);
@@ -117,7 +140,8 @@ requires accepts_call<Impl, std::decay_t<Msg>> reply_type_t<Impl, std::decay_t<M
   using M = std::decay_t<Msg>;
   detail::check_call<Impl, M>();
   return detail::blocking_request<reply_type_t<Impl, M>>(
-      detail::route_to(s), detail::make_call<Impl>(std::forward<Msg>(msg)), timeout, "call");
+      detail::borrowed_route_to(s), detail::make_call<Impl>(std::forward<Msg>(msg)), timeout,
+      "call");
 }
 
 /// co_await async_call(instance, msg): call from inside a process.

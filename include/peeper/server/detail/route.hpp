@@ -15,17 +15,26 @@ namespace peeper::detail {
 class route {
  public:
   /// Delivers `e` to the current process, or keeps it for the next one.
-  /// Returns false (leaving `e`) once the route is closed.
-  bool deliver(envelope_ptr& e) {
+  /// Returns false (leaving `e`) once the route is closed. `to_target(pid)`
+  /// runs under the route's lock just before `e` is pushed to a process
+  /// (a call names its answering server there, with no second lock).
+  template <class ToTarget>
+  bool deliver(envelope_ptr& e, ToTarget&& to_target) {
     // Pushed under the lock: a process that leaves detaches under it too, so
     // what it gives back always goes ahead of what is sent after (and the
     // target's pid needs no copy: it cannot be released meanwhile).
     std::lock_guard lock(mutex_);
-    if (next_ != nullptr) return next_->deliver(e);
+    if (next_ != nullptr) return next_->deliver(e, to_target);
     if (closed_) return false;
-    if (target_ && target_.control_block()->push(e)) return true;
+    if (target_) {
+      to_target(target_);
+      if (target_.control_block()->push(e)) return true;
+    }
     waiting_.push_back(std::move(e));  // no process, or it is exiting: wait for the next
     return true;
+  }
+  bool deliver(envelope_ptr& e) {
+    return deliver(e, [](const pid& /*target*/) {});
   }
 
   /// A new process takes over: returns what waited for it (oldest first).

@@ -54,8 +54,9 @@ class routed_host : public server_host<Impl> {
     // A call sent to a predecessor, or while none ran, is answered by this
     // process now: if it ends before replying, its caller gets its reason.
     if (e->kind == envelope_kind::call) {
-      if (auto* ch = static_cast<request_envelope&>(*e).reply_to.get())
-        ch->set_server(current()->self());
+      auto* ch = static_cast<request_envelope&>(*e).reply_to.get();
+      process& me = *current();
+      if (ch != nullptr && ch->server().control_block() != &me) ch->set_server(me.self());
     }
     server_host<Impl>::handle(std::move(e));
   }
