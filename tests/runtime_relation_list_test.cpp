@@ -21,7 +21,8 @@ namespace {
 using entry = std::pair<std::uint64_t, int>;
 using list = peeper::detail::relation_list<entry, std::uint64_t, peeper::detail::first_key>;
 
-void expect_same(list& l, const std::map<std::uint64_t, int>& ref) {
+template <class List>
+void expect_same(List& l, const std::map<std::uint64_t, int>& ref) {
   ASSERT_EQ(l.size(), ref.size());
   std::map<std::uint64_t, int> seen;
   for (const auto& [k, v] : l) EXPECT_TRUE(seen.emplace(k, v).second) << "duplicate key " << k;
@@ -33,30 +34,56 @@ void expect_same(list& l, const std::map<std::uint64_t, int>& ref) {
   }
 }
 
-TEST(runtime_relation_list, matches_a_reference_map_small_and_large) {
-  std::mt19937 rng(11);
-  // Key spaces below, around and far above the index threshold.
-  for (std::uint64_t keys : {8U, 20U, 40U, 3000U}) {
-    list l;
-    std::map<std::uint64_t, int> ref;
-    for (int i = 0; i < 20'000; ++i) {
-      const std::uint64_t k = rng() % keys;
-      if (rng() % 3 != 0) {
-        const bool added = l.insert({k, i});
-        EXPECT_EQ(added, ref.emplace(k, i).second);
-      } else if (rng() % 2 == 0) {
-        EXPECT_EQ(l.erase(k), ref.erase(k));
-      } else if (auto* it = l.find(k); it != l.end()) {
-        l.erase(it);
-        ref.erase(k);
-      } else {
-        EXPECT_FALSE(ref.contains(k));
-      }
-      EXPECT_EQ(l.contains(k), ref.contains(k));
-      if (i % 1000 == 0) expect_same(l, ref);
+// Random inserts and erases over `keys` distinct keys, checked against std::map.
+template <class List>
+void check_against_reference(std::uint64_t keys, unsigned seed) {
+  std::mt19937 rng(seed);
+  List l;
+  std::map<std::uint64_t, int> ref;
+  for (int i = 0; i < 20'000; ++i) {
+    const std::uint64_t k = rng() % keys;
+    if (rng() % 3 != 0) {
+      const bool added = l.insert({k, i});
+      EXPECT_EQ(added, ref.emplace(k, i).second);
+    } else if (rng() % 2 == 0) {
+      EXPECT_EQ(l.erase(k), ref.erase(k));
+    } else if (auto* it = l.find(k); it != l.end()) {
+      l.erase(it);
+      ref.erase(k);
+    } else {
+      EXPECT_FALSE(ref.contains(k));
     }
-    expect_same(l, ref);
+    EXPECT_EQ(l.contains(k), ref.contains(k));
+    if (i % 1000 == 0) expect_same(l, ref);
   }
+  expect_same(l, ref);
+}
+
+TEST(runtime_relation_list, matches_a_reference_map_small_and_large) {
+  // Key spaces below, around and far above the index threshold.
+  for (std::uint64_t keys : {8U, 20U, 40U, 3000U}) check_against_reference<list>(keys, 11);
+}
+
+// A hash with four values: every key of the index shares one of four probe
+// runs, so removals shift long runs. One value puts its keys' home at the
+// last slot, whatever the index's size: its run wraps around into the run of
+// the keys whose home is slot 0.
+constexpr std::uint64_t inverse(std::uint64_t m) {  // of an odd m, modulo 2^64
+  std::uint64_t x = m;                              // right in 3 bits; each step doubles them
+  for (int i = 0; i < 5; ++i) x *= 2 - m * x;
+  return x;
+}
+struct four_values_hash {
+  static constexpr std::uint64_t last_slot = ~std::uint64_t{0} * inverse(list::hash_multiplier);
+  std::size_t operator()(std::uint64_t k) const noexcept {
+    return k % 4 == 0 ? last_slot : k % 4 - 1;  // last slot, 0 (slot 0), 1, 2
+  }
+};
+using colliding_list = peeper::detail::relation_list<entry, std::uint64_t,
+                                                     peeper::detail::first_key, four_values_hash>;
+
+TEST(runtime_relation_list, keys_with_colliding_hashes_stay_reachable) {
+  for (std::uint64_t keys : {20U, 40U, 300U}) check_against_reference<colliding_list>(keys, 5);
 }
 
 TEST(runtime_relation_list, emptying_a_large_list_and_filling_it_again) {

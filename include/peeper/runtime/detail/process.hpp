@@ -99,10 +99,18 @@ struct wait_state {
 template <>
 inline constexpr bool single_word_entry<pid> = true;
 
+/// Hashes a pid by its process block's address: unlike its id, it needs no
+/// load from the block (a supervisor of a million links holds cold ones).
+struct pid_address_hash {
+  std::size_t operator()(const pid& p) const noexcept {
+    return reinterpret_cast<std::uintptr_t>(p.control_block());
+  }
+};
+
 /// A process's links and monitors (each list one pointer, null while empty).
 struct relations {
   using monitor_list = relation_list<std::pair<std::uint64_t, pid>, std::uint64_t, first_key>;
-  relation_list<pid, pid, identity_key> links;
+  relation_list<pid, pid, identity_key, pid_address_hash> links;
   monitor_list watchers;    // monitors on this process: (tag, watcher)
   monitor_list monitoring;  // monitors this process holds: (tag, target)
 };

@@ -1,8 +1,8 @@
 // A process's links or monitors: usually a handful, sometimes a million (a
 // DynamicSupervisor's links). The list is one pointer; its entries live in
 // one heap block, allocated at the first insertion, searched linearly while
-// short; past index_threshold entries a hash index by key keeps lookups and
-// removals O(1). Removing moves the last entry into the hole, so the order
+// short; in a block of more than index_threshold entries a hash index keeps
+// lookups and removals O(1). Removing moves the last entry into the hole, so the order
 // of entries is not kept.
 //
 // Why not std::vector or std::unordered_set: every process has three such
@@ -11,6 +11,13 @@
 // per process, and an unordered_set allocates a bucket array and a node per
 // entry. Links and monitors were a third of an idle Peeper instance. A block's
 // header is 8 bytes; only blocks big enough for an index have its slot.
+//
+// The index is open addressing written here rather than a std::unordered_map
+// (the first version): it holds 4-byte entry positions in one array twice the
+// block's capacity (8 bytes per entry, against a 32-byte node and a bucket),
+// and a lookup reads the key from the entry. A process that starts a million
+// linked children inserted a million nodes, and rehashing one hashed every
+// pid by loading its process's cold block.
 #pragma once
 
 #include <algorithm>
@@ -21,7 +28,6 @@
 #include <memory>
 #include <new>
 #include <type_traits>
-#include <unordered_map>
 #include <utility>
 
 namespace peeper::detail {
@@ -32,13 +38,17 @@ namespace peeper::detail {
 template <class Entry>
 inline constexpr bool single_word_entry = false;
 
-/// Entries of type Entry, each with a unique key given by KeyOf (a stateless function object).
-template <class Entry, class Key, class KeyOf>
+/// Entries of type Entry, each with a unique key given by KeyOf (a stateless
+/// function object). Hash hashes keys (stateless; the index mixes its bits,
+/// so a plain address or a counter will do).
+template <class Entry, class Key, class KeyOf, class Hash = std::hash<Key>>
 class relation_list {
  public:
   using iterator = Entry*;
   using const_iterator = const Entry*;
   static constexpr std::size_t index_threshold = 16;
+  /// The index's home slot of a key is the bits 32 and up of Hash(key) times this.
+  static constexpr std::uint64_t hash_multiplier = 0x9E3779B97F4A7C15ULL;
 
   relation_list() noexcept = default;
   relation_list(relation_list&& o) noexcept { take(o); }
@@ -69,9 +79,9 @@ class relation_list {
   /// The entry with key `k`, or end().
   iterator find(const Key& k) {
     block* b = blk();
-    if (index_map* ix = b != nullptr ? b->index() : nullptr) {
-      auto it = ix->find(k);
-      return it == ix->end() ? end() : begin() + it->second;
+    if (b != nullptr && b->indexed()) {
+      const std::uint32_t* slot = b->slot_of(k);
+      return *slot != 0 ? b->entries() + (*slot - 1) : end();
     }
     return std::find_if(begin(), end(), [&k](const Entry& e) { return KeyOf{}(e) == k; });
   }
@@ -94,13 +104,7 @@ class relation_list {
     block& b = *blk();
     ::new (static_cast<void*>(b.entries() + b.size)) Entry(std::move(e));
     ++b.size;
-    if (index_map* ix = b.index()) {
-      ix->emplace(KeyOf{}(b.entries()[b.size - 1]), b.size - 1);
-    } else if (b.size > index_threshold) {
-      auto fresh = std::make_unique<index_map>();
-      for (std::size_t i = 0; i < b.size; ++i) fresh->emplace(KeyOf{}(b.entries()[i]), i);
-      *b.slot() = std::move(fresh);
-    }
+    if (b.indexed()) b.index_last();
     return true;
   }
   /// Removes the entry at `it` (the last entry moves into its place; the
@@ -112,14 +116,12 @@ class relation_list {
       return;
     }
     block& b = *bp;
-    const auto i = static_cast<std::size_t>(it - begin());
     Entry* last = b.entries() + b.size - 1;
-    index_map* ix = b.index();
-    if (ix != nullptr) ix->erase(KeyOf{}(*it));
-    if (it != last) {
-      *it = std::move(*last);
-      if (ix != nullptr) (*ix)[KeyOf{}(*it)] = i;
+    if (b.indexed()) {
+      b.unindex(b.slot_of(KeyOf{}(*it)));
+      if (it != last) *b.slot_of(KeyOf{}(*last)) = static_cast<std::uint32_t>(it - begin()) + 1;
     }
+    if (it != last) *it = std::move(*last);
     last->~Entry();
     if (--b.size == 0) clear();  // most monitors are brief: an empty list holds no block
   }
@@ -134,7 +136,7 @@ class relation_list {
   void clear() noexcept {
     if (block* b = blk()) {
       std::destroy_n(b->entries(), b->size);
-      if (b->capacity > index_threshold) std::destroy_at(b->slot());
+      if (b->indexed()) std::destroy_at(b->slot());
       ::operator delete(b);
     } else if (Entry* e = single()) {
       e->~Entry();
@@ -148,20 +150,52 @@ class relation_list {
                 (sizeof(Entry) == sizeof(void*) && alignof(Entry) <= alignof(void*) &&
                  std::is_nothrow_move_constructible_v<Entry>));
 
-  using index_map = std::unordered_map<Key, std::size_t>;
-  using index_slot = std::unique_ptr<index_map>;
+  // The index: positions + 1 of the entries (0: a free slot), at most half
+  // full, found by linear probing from the key's home slot.
+  using index_slot = std::unique_ptr<std::uint32_t[]>;
   // The header, followed by `capacity` entries, then (in blocks of more than
   // index_threshold entries only) the slot of the index.
   struct alignas(Entry) block {
     std::uint32_t size = 0;
     std::uint32_t capacity = 0;
     Entry* entries() noexcept { return reinterpret_cast<Entry*>(this + 1); }
+    [[nodiscard]] bool indexed() const noexcept { return capacity > index_threshold; }
     index_slot* slot() noexcept {
       return std::launder(reinterpret_cast<index_slot*>(reinterpret_cast<unsigned char*>(this) +
                                                         slot_offset(capacity)));
     }
-    /// The index, or null (a small block, or not built yet).
-    index_map* index() noexcept { return capacity > index_threshold ? slot()->get() : nullptr; }
+    // The index has 2 * capacity slots (capacity is a power of two).
+    [[nodiscard]] std::size_t mask() const noexcept { return 2 * std::size_t{capacity} - 1; }
+    [[nodiscard]] std::size_t home(const Key& k) const noexcept {
+      // Fibonacci hashing: the high bits of the product depend on all of the hash's.
+      const std::uint64_t h = std::uint64_t{Hash{}(k)} * hash_multiplier;
+      return static_cast<std::size_t>(h >> 32U) & mask();
+    }
+    /// The slot holding `k`'s position, or the free slot where it would go.
+    std::uint32_t* slot_of(const Key& k) noexcept {
+      std::uint32_t* ix = slot()->get();
+      std::size_t i = home(k);
+      while (ix[i] != 0 && !(KeyOf{}(entries()[ix[i] - 1]) == k)) i = (i + 1) & mask();
+      return ix + i;
+    }
+    /// Indexes the last entry.
+    void index_last() noexcept { *slot_of(KeyOf{}(entries()[size - 1])) = size; }
+    /// Frees `hole`, moving later entries of its probe run back so that
+    /// every entry stays reachable from its home slot.
+    void unindex(std::uint32_t* hole) noexcept {
+      std::uint32_t* ix = slot()->get();
+      auto i = static_cast<std::size_t>(hole - ix);
+      for (std::size_t j = (i + 1) & mask(); ix[j] != 0; j = (j + 1) & mask()) {
+        const std::size_t h = home(KeyOf{}(entries()[ix[j] - 1]));
+        // Stays if its home lies cyclically in (i, j]: the hole is not on its path.
+        const bool stays = i < j ? (i < h && h <= j) : (i < h || h <= j);
+        if (!stays) {
+          ix[i] = ix[j];
+          i = j;
+        }
+      }
+      ix[i] = 0;
+    }
   };
   static std::size_t slot_offset(std::size_t cap) noexcept {
     const std::size_t end = sizeof(block) + cap * sizeof(Entry);
@@ -217,14 +251,14 @@ class relation_list {
   }
   void grow() {
     const std::size_t cap = capacity() == 0 ? 1 : capacity() * 2;
+    index_slot index;
+    if (cap > index_threshold) index = std::make_unique<std::uint32_t[]>(2 * cap);  // zeroed
     auto* next = ::new (::operator new(block_bytes(cap))) block;
     next->capacity = static_cast<std::uint32_t>(cap);
-    if (cap > index_threshold) ::new (static_cast<void*>(next->slot())) index_slot();
     static_assert(std::is_nothrow_move_constructible_v<Entry>);
     if (block* b = blk()) {
       std::uninitialized_move_n(b->entries(), b->size, next->entries());
       next->size = b->size;
-      if (b->capacity > index_threshold) *next->slot() = std::move(*b->slot());
       clear();
     } else if (Entry* e = single()) {
       ::new (static_cast<void*>(next->entries())) Entry(std::move(*e));
@@ -232,6 +266,12 @@ class relation_list {
       clear();
     }
     set_block(next);
+    if (next->indexed()) {
+      ::new (static_cast<void*>(next->slot())) index_slot(std::move(index));
+      const std::uint32_t n = next->size;
+      for (next->size = 1; next->size <= n; ++next->size) next->index_last();
+      next->size = n;
+    }
   }
 
   // Null when empty; else the block's address (tagged with block_tag), or
