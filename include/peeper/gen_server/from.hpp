@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "peeper/gen_server/call_error.hpp"
+#include "peeper/runtime/detail/block_pool.hpp"
 #include "peeper/runtime/detail/envelope.hpp"
 #include "peeper/runtime/detail/intrusive_ptr.hpp"
 #include "peeper/runtime/detail/process.hpp"
@@ -47,6 +48,17 @@ class reply_channel {
   reply_channel(const reply_channel&) = delete;
   reply_channel& operator=(const reply_channel&) = delete;
   virtual ~reply_channel() = default;
+
+  // From the block pool, as envelopes (envelope.hpp): a caller makes its
+  // channel and the server's thread often drops the last reference.
+  /// Throws std::bad_alloc.
+  static void* operator new(std::size_t size) {
+    return block_pool::allocate(block_pool::class_of(size), size);
+  }
+  /// `size` is the dynamic type's (the destructor is virtual).
+  static void operator delete(void* p, std::size_t size) noexcept {
+    block_pool::deallocate(block_pool::class_of(size), p);
+  }
 
   friend void intrusive_add_ref(reply_channel* c) noexcept {
     c->refs_.fetch_add(1, std::memory_order_relaxed);

@@ -15,6 +15,8 @@
 #include <utility>
 #include <variant>
 
+#include "peeper/runtime/detail/block_pool.hpp"
+
 namespace peeper {
 
 template <class T = void>
@@ -24,6 +26,18 @@ namespace detail {
 
 template <class T>
 struct task_promise_base {
+  // Coroutine frames come from the block pool (up to its largest class): a
+  // start through a supervisor makes and frees about a dozen of them, and
+  // the pool's thread caches take no lock where malloc would.
+  /// Throws std::bad_alloc.
+  static void* operator new(std::size_t size) {
+    return block_pool::allocate(block_pool::class_of(size), size);
+  }
+  /// `size` is the frame's, as allocated.
+  static void operator delete(void* p, std::size_t size) noexcept {
+    block_pool::deallocate(block_pool::class_of(size), p);
+  }
+
   std::coroutine_handle<> continuation;
   std::exception_ptr error;
 

@@ -30,6 +30,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "peeper/runtime/detail/block_pool.hpp"
+
 namespace peeper::detail {
 
 /// True for entry types one pointer wide whose bits are all zero only when
@@ -137,7 +139,7 @@ class relation_list {
     if (block* b = blk()) {
       std::destroy_n(b->entries(), b->size);
       if (b->indexed()) std::destroy_at(b->slot());
-      ::operator delete(b);
+      block_pool::deallocate(pool_class(b->capacity), b);
     } else if (Entry* e = single()) {
       e->~Entry();
     }
@@ -201,6 +203,11 @@ class relation_list {
     const std::size_t end = sizeof(block) + cap * sizeof(Entry);
     return (end + alignof(index_slot) - 1) / alignof(index_slot) * alignof(index_slot);
   }
+  // Blocks come from the runtime's pool (those up to its largest class): a
+  // process's list lives and ends on its scheduler thread, whose cache needs no lock.
+  static std::uint8_t pool_class(std::size_t cap) noexcept {
+    return block_pool::class_of(block_bytes(cap), alignof(block));
+  }
   static std::size_t block_bytes(std::size_t cap) noexcept {
     return cap > index_threshold ? slot_offset(cap) + sizeof(index_slot)
                                  : sizeof(block) + cap * sizeof(Entry);
@@ -253,7 +260,7 @@ class relation_list {
     const std::size_t cap = capacity() == 0 ? 1 : capacity() * 2;
     index_slot index;
     if (cap > index_threshold) index = std::make_unique<std::uint32_t[]>(2 * cap);  // zeroed
-    auto* next = ::new (::operator new(block_bytes(cap))) block;
+    auto* next = ::new (block_pool::allocate(pool_class(cap), block_bytes(cap))) block;
     next->capacity = static_cast<std::uint32_t>(cap);
     static_assert(std::is_nothrow_move_constructible_v<Entry>);
     if (block* b = blk()) {
