@@ -29,6 +29,7 @@
 #include <new>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "peeper/runtime/detail/block_pool.hpp"
 
@@ -154,7 +155,7 @@ class relation_list {
 
   // The index: positions + 1 of the entries (0: a free slot), at most half
   // full, found by linear probing from the key's home slot.
-  using index_slot = std::unique_ptr<std::uint32_t[]>;
+  using index_slot = std::vector<std::uint32_t>;
   // The header, followed by `capacity` entries, then (in blocks of more than
   // index_threshold entries only) the slot of the index.
   struct alignas(Entry) block {
@@ -175,7 +176,7 @@ class relation_list {
     }
     /// The slot holding `k`'s position, or the free slot where it would go.
     std::uint32_t* slot_of(const Key& k) noexcept {
-      std::uint32_t* ix = slot()->get();
+      std::uint32_t* ix = slot()->data();
       std::size_t i = home(k);
       while (ix[i] != 0 && !(KeyOf{}(entries()[ix[i] - 1]) == k)) i = (i + 1) & mask();
       return ix + i;
@@ -184,8 +185,8 @@ class relation_list {
     void index_last() noexcept { *slot_of(KeyOf{}(entries()[size - 1])) = size; }
     /// Frees `hole`, moving later entries of its probe run back so that
     /// every entry stays reachable from its home slot.
-    void unindex(std::uint32_t* hole) noexcept {
-      std::uint32_t* ix = slot()->get();
+    void unindex(const std::uint32_t* hole) noexcept {
+      std::uint32_t* ix = slot()->data();
       auto i = static_cast<std::size_t>(hole - ix);
       for (std::size_t j = (i + 1) & mask(); ix[j] != 0; j = (j + 1) & mask()) {
         const std::size_t h = home(KeyOf{}(entries()[ix[j] - 1]));
@@ -259,7 +260,7 @@ class relation_list {
   void grow() {
     const std::size_t cap = capacity() == 0 ? 1 : capacity() * 2;
     index_slot index;
-    if (cap > index_threshold) index = std::make_unique<std::uint32_t[]>(2 * cap);  // zeroed
+    if (cap > index_threshold) index.resize(2 * cap);  // zeroed
     auto* next = ::new (block_pool::allocate(pool_class(cap), block_bytes(cap))) block;
     next->capacity = static_cast<std::uint32_t>(cap);
     static_assert(std::is_nothrow_move_constructible_v<Entry>);
